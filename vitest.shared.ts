@@ -7,13 +7,14 @@ import { defineConfig } from "vitest/config";
 export function berthVitestConfig(options: { integrationSetup?: string[] } = {}) {
   return defineConfig({
     test: {
+      // A package may hold only one kind of test (or none yet).
+      passWithNoTests: true,
       projects: [
         {
           test: {
             name: "unit",
             include: ["src/**/*.test.ts"],
             exclude: ["src/**/*.integration.test.ts", "**/node_modules/**"],
-            passWithNoTests: true,
           },
         },
         {
@@ -24,7 +25,6 @@ export function berthVitestConfig(options: { integrationSetup?: string[] } = {})
             testTimeout: 120_000,
             hookTimeout: 120_000,
             fileParallelism: false,
-            passWithNoTests: true,
           },
         },
       ],

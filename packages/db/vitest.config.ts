@@ -1,3 +1,5 @@
 import { berthVitestConfig } from "../../vitest.shared.ts";
 
-export default berthVitestConfig();
+export default berthVitestConfig({
+  integrationSetup: ["./src/testing/postgres-global-setup.ts"],
+});

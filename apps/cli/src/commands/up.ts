@@ -1,0 +1,47 @@
+import { runMigrations } from "@berth/db/migrate";
+import type { Command } from "../command.ts";
+import type { CliEnv } from "../env.ts";
+import { printStatus, readStatus } from "../operator/berth-status.ts";
+import { databaseUrl, managedPostgres, redactUrl } from "../operator/database-service.ts";
+import { withOperatorHint } from "../operator/operator-hints.ts";
+import type { Reporter } from "../reporter.ts";
+
+/** `berth up`: starts everything Berth runs on this host; harmless when it already runs. */
+export const upCommand: Command = {
+  summary: "start Berth on this host (managed Postgres, migrations); idempotent",
+  usage: "berth up",
+  async run({ env, out }) {
+    try {
+      return await bringUp(env, out);
+    } catch (error) {
+      throw withOperatorHint(error);
+    }
+  },
+};
+
+async function bringUp(env: CliEnv, out: Reporter): Promise<number> {
+  const postgres = managedPostgres(env);
+  if (postgres) {
+    let done = out.step(`Preparing Postgres data directory ${postgres.options.dataDir}`);
+    const init = await postgres.init();
+    done(init.created ? `initialised (Postgres ${init.major})` : "already initialised");
+    done = out.step(
+      `Starting Postgres on ${postgres.options.socketDir} and 127.0.0.1:${postgres.options.port}`,
+    );
+    const started = await postgres.start();
+    done(
+      started.alreadyRunning
+        ? `already running (pid ${started.pid})`
+        : `started (pid ${started.pid})`,
+    );
+  } else {
+    out.info(
+      `Using the Postgres at DATABASE_URL (${redactUrl(databaseUrl(env, undefined))}); starting none`,
+    );
+  }
+  const done = out.step("Applying database migrations");
+  await runMigrations(databaseUrl(env, postgres));
+  done("up to date");
+  printStatus(await readStatus(env), out);
+  return 0;
+}

@@ -1,0 +1,36 @@
+import { z } from "zod";
+import { CliUsageError } from "./cli-error.ts";
+
+/** The CLI's whole configuration, read once from the environment and validated here. */
+const envSchema = z.object({
+  BERTH_HOME: z.string().min(1).optional(),
+  /** Use this Postgres instead of starting the managed one. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must start with postgres:// or postgresql://")
+    .optional(),
+  BERTH_DATA_DIR: z
+    .string()
+    .startsWith("/", "BERTH_DATA_DIR must be absolute")
+    .default("/var/lib/berth"),
+  BERTH_RUN_DIR: z.string().startsWith("/", "BERTH_RUN_DIR must be absolute").default("/run/berth"),
+  BERTH_LOG_DIR: z
+    .string()
+    .startsWith("/", "BERTH_LOG_DIR must be absolute")
+    .default("/var/log/berth"),
+  BERTH_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
+});
+
+export type CliEnv = z.infer<typeof envSchema>;
+
+/** Parses the environment; a bad value stops the CLI with the variable's name. */
+export function readEnv(source: NodeJS.ProcessEnv = process.env): CliEnv {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CliUsageError(
+      `invalid environment variable ${issue?.path.join(".")}: ${issue?.message}`,
+    );
+  }
+  return parsed.data;
+}

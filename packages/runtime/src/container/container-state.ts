@@ -1,0 +1,36 @@
+import type { RunOptions } from "../engine/run-options.ts";
+
+export type ContainerStatus = "created" | "running" | "exited";
+
+/** A container as persisted in root/containers/<id>/state.json. */
+export interface ContainerState {
+  id: string;
+  name: string;
+  status: ContainerStatus;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Host PID of the container's init while running; with its start time, to survive PID reuse. */
+  pid: number | null;
+  pidStartTime: string | null;
+  exitCode: number | null;
+  /** Set when the exit was a signal (the init or the app killed by it). */
+  signal: string | null;
+  oomKilled: boolean;
+  /** Why the last start failed or what the container said on failing (command not found). */
+  error: string | null;
+  options: RunOptions;
+}
+
+/** created → running → exited, and exited → running again (`start`). */
+export function canStart(s: ContainerState): boolean {
+  return s.status === "created" || s.status === "exited";
+}
+
+export function canStop(s: ContainerState): boolean {
+  return s.status === "running";
+}
+
+export function canRemove(s: ContainerState, force: boolean): boolean {
+  return s.status !== "running" || force;
+}

@@ -1,0 +1,429 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import { constants as osConstants } from "node:os";
+import type { CgroupDriver } from "../cgroups/cgroup-driver.ts";
+import { detectCgroupDriver } from "../cgroups/detect-cgroup-mode.ts";
+import { type RuntimeConfigInput, resolveRuntimeConfig } from "../config.ts";
+import { type ContainerPaths, containerPaths } from "../container/container-paths.ts";
+import { type ContainerState, canRemove, canStart, canStop } from "../container/container-state.ts";
+import { StateStore } from "../container/state-store.ts";
+import { RuntimeError } from "../errors.ts";
+import type { Syscalls } from "../sys/syscalls.ts";
+import { hostSyscalls } from "../sys/syscalls-host.ts";
+import { childPids, isSameProcessAlive, processStartTime, signalProcess } from "./host-process.ts";
+import { LogFile, type LogLine, readLogs, StreamReader } from "./log-collector.ts";
+import { type RunOptionsInput, runOptionsSchema } from "./run-options.ts";
+import { startContainer } from "./start-container.ts";
+import { zygoteGroup } from "./zygote-group.ts";
+import { ZygotePool } from "./zygote-pool.ts";
+
+export interface EngineOptions {
+  /** Warm zygotes kept booted (each ~40 MiB until used). */
+  poolSize?: number;
+  /** The static busybox used as every container's init (Debian's busybox-static). */
+  initBinary?: string;
+  /** Injected in tests; detected from config.cgroupRoot otherwise. */
+  cgroups?: CgroupDriver;
+  sys?: Syscalls;
+}
+
+export interface ExitResult {
+  exitCode: number;
+  oomKilled: boolean;
+  signal: string | null;
+}
+
+/** What the engine tracks for a container whose init is alive. */
+interface Live {
+  pid: number;
+  readers: StreamReader[];
+  log: LogFile;
+  exited: Promise<ExitResult>;
+  /** Set for containers this engine process started: their init is its child. */
+  detach?: () => void;
+}
+
+export interface Engine {
+  /** Creates and starts; resolves once the app is exec'd (or failed to be found: exit 127). */
+  run(options: RunOptionsInput): Promise<ContainerState>;
+  /** Creates the container's state and files without starting it. */
+  create(options: RunOptionsInput): Promise<ContainerState>;
+  /** Starts a created or exited container. */
+  start(idOrName: string): Promise<ContainerState>;
+  /** SIGTERM to the app, SIGKILL to the whole container after `timeoutSec`. */
+  stop(idOrName: string, timeoutSec?: number): Promise<ContainerState>;
+  /** Sends a signal to the app (SIGKILL: to the whole container). */
+  kill(idOrName: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Resolves with the exit once the container has exited (at once if it already has). */
+  wait(idOrName: string): Promise<ExitResult>;
+  list(options?: { all?: boolean }): ContainerState[];
+  inspect(idOrName: string): ContainerState;
+  logs(idOrName: string): LogLine[];
+  /** Deletes the container and all its files; `force` kills it first if it runs. */
+  remove(idOrName: string, options?: { force?: boolean }): Promise<void>;
+  /** Waits until the zygote pool has booted. */
+  warm(): Promise<void>;
+  /** Stops the pool and log readers; running containers keep running. */
+  close(): Promise<void>;
+}
+
+const SIGNAL_NAMES = Object.fromEntries(
+  Object.entries(osConstants.signals).map(([name, n]) => [n, name]),
+) as Record<number, string>;
+
+export async function createEngine(
+  configInput: RuntimeConfigInput = {},
+  options: EngineOptions = {},
+): Promise<Engine> {
+  const config = resolveRuntimeConfig(configInput);
+  const sys = options.sys ?? hostSyscalls();
+  const cgroups = options.cgroups ?? detectCgroupDriver(config);
+  const initBinary = options.initBinary ?? "/bin/busybox";
+  const store = new StateStore(`${config.root}/containers`);
+  fs.mkdirSync(store.containersDir, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(`${config.runRoot}/containers`, { recursive: true, mode: 0o700 });
+  const lastCap = Number(fs.readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
+  const pool = new ZygotePool(sys, options.poolSize ?? 2, {
+    prepare: async (z) => {
+      await cgroups.create(zygoteGroup(z.pid));
+      await cgroups.addProcess(zygoteGroup(z.pid), z.pid);
+    },
+    release: (z) => cgroups.destroy(zygoteGroup(z.pid)),
+  });
+
+  let closed = false;
+  const states = new Map<string, ContainerState>();
+  const live = new Map<string, Live>();
+  for (const s of store.loadAll()) states.set(s.id, s);
+
+  function resolve(idOrName: string): ContainerState {
+    const exact = states.get(idOrName);
+    if (exact) return exact;
+    const matches = [...states.values()].filter(
+      (s) => s.name === idOrName || (idOrName.length >= 3 && s.id.startsWith(idOrName)),
+    );
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) {
+      throw new RuntimeError("CONFLICT", `more than one container matches ${idOrName}`, {
+        idOrName,
+      });
+    }
+    throw new RuntimeError("NOT_FOUND", `no such container: ${idOrName}`, { idOrName });
+  }
+
+  function save(s: ContainerState): void {
+    states.set(s.id, s);
+    store.saveLater(s);
+  }
+
+  function openStreams(paths: ContainerPaths, holdOpen: boolean) {
+    const log = new LogFile(paths.log, config.logMaxBytes, config.logMaxFiles);
+    const readers = [
+      new StreamReader(paths.stdoutFifo, "stdout", log, holdOpen),
+      new StreamReader(paths.stderrFifo, "stderr", log, holdOpen),
+    ];
+    return { log, readers };
+  }
+
+  /** Records the exit: status file first (written by the init), the wait status otherwise. */
+  async function finishExit(
+    id: string,
+    how: { code: number | null; signal: string | null },
+    l: Live | undefined,
+  ): Promise<ExitResult> {
+    if (closed) return { exitCode: -1, oomKilled: false, signal: null };
+    const paths = containerPaths(config, id);
+    if (l) {
+      // Drain what the app wrote before it died; a daemonised grandchild may hold stdout longer.
+      await Promise.race([
+        Promise.all(l.readers.map((r) => r.done)),
+        new Promise((r) => setTimeout(r, 500)),
+      ]);
+      for (const r of l.readers) r.close();
+      l.log.close();
+    }
+    let exitCode: number | null = null;
+    let signal: string | null = null;
+    const written = readExitStatus(paths.exitStatus);
+    if (written !== null) {
+      exitCode = written;
+      if (written > 128 && SIGNAL_NAMES[written - 128]) signal = SIGNAL_NAMES[written - 128]!;
+    } else if (how.signal) {
+      signal = how.signal;
+      exitCode = 128 + (osConstants.signals[how.signal as NodeJS.Signals] ?? 0);
+    } else {
+      exitCode = how.code ?? 255;
+    }
+    let oomKilled = false;
+    try {
+      oomKilled = (await cgroups.oomKillCount(id)) > 0;
+    } catch {
+      // the group may never have been created
+    }
+    await cgroups.destroy(id).catch(() => {});
+    live.delete(id);
+    const s = states.get(id);
+    if (s) {
+      save({
+        ...s,
+        status: "exited",
+        pid: null,
+        pidStartTime: null,
+        exitCode,
+        signal,
+        oomKilled,
+        finishedAt: new Date().toISOString(),
+      });
+      if (s.options.autoRemove) await removeFiles(id);
+    }
+    return { exitCode, oomKilled, signal };
+  }
+
+  async function removeFiles(id: string): Promise<void> {
+    const paths = containerPaths(config, id);
+    await store.flush(id);
+    await cgroups.destroy(id).catch(() => {});
+    fs.rmSync(paths.runDir, { recursive: true, force: true });
+    fs.rmSync(paths.dir, { recursive: true, force: true });
+    states.delete(id);
+  }
+
+  /** After an engine restart: follow containers still running, record those that exited. */
+  function adopt(s: ContainerState): void {
+    if (s.status !== "running" || s.pid === null) return;
+    const id = s.id;
+    if (!isSameProcessAlive(s.pid, s.pidStartTime)) {
+      void finishExit(id, { code: null, signal: null }, undefined);
+      return;
+    }
+    const paths = containerPaths(config, id);
+    const { log, readers } = openStreams(paths, false);
+    const pid = s.pid;
+    const exited = new Promise<{ code: null; signal: null }>((res) => {
+      // Not our child: we cannot waitpid; poll the process and its start time.
+      const timer = setInterval(() => {
+        if (!isSameProcessAlive(pid, s.pidStartTime)) {
+          clearInterval(timer);
+          res({ code: null, signal: null });
+        }
+      }, 100);
+    });
+    const l: Live = { pid, readers, log, exited: null as unknown as Promise<ExitResult> };
+    l.exited = exited.then((how) => finishExit(id, how, l));
+    live.set(id, l);
+  }
+  for (const s of states.values()) adopt(s);
+
+  async function create(input: RunOptionsInput): Promise<ContainerState> {
+    const opts = runOptionsSchema.parse(input);
+    if (!fs.statSync(opts.rootfs, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new RuntimeError("INVALID_ARGUMENT", `rootfs ${opts.rootfs} is not a directory`, {
+        rootfs: opts.rootfs,
+      });
+    }
+    const id = randomBytes(32).toString("hex");
+    const name = opts.name ?? `berth-${id.slice(0, 12)}`;
+    if ([...states.values()].some((s) => s.name === name)) {
+      throw new RuntimeError("CONFLICT", `the container name ${name} is already in use`, { name });
+    }
+    const paths = containerPaths(config, id);
+    try {
+      for (const d of [paths.dir, paths.upper, paths.work, paths.merged, paths.runDir]) {
+        fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+      }
+      const hostname = opts.hostname ?? id.slice(0, 12);
+      fs.writeFileSync(
+        paths.hosts,
+        `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.1.1\t${hostname}\n`,
+      );
+      fs.writeFileSync(paths.hostname, `${hostname}\n`);
+      fs.writeFileSync(
+        paths.resolvConf,
+        opts.network === "host" ? fs.readFileSync("/etc/resolv.conf") : "",
+      );
+      for (const fifo of [paths.stdoutFifo, paths.stderrFifo]) mkfifo(sys, fifo);
+      const s: ContainerState = {
+        id,
+        name,
+        status: "created",
+        createdAt: new Date().toISOString(),
+        startedAt: null,
+        finishedAt: null,
+        pid: null,
+        pidStartTime: null,
+        exitCode: null,
+        signal: null,
+        oomKilled: false,
+        error: null,
+        options: { ...opts, hostname },
+      };
+      save(s);
+      return s;
+    } catch (e) {
+      fs.rmSync(paths.dir, { recursive: true, force: true });
+      fs.rmSync(paths.runDir, { recursive: true, force: true });
+      states.delete(id);
+      throw e;
+    }
+  }
+
+  async function start(idOrName: string): Promise<ContainerState> {
+    const s = resolve(idOrName);
+    if (!canStart(s)) {
+      throw new RuntimeError("INVALID_STATE", `container ${s.name} is ${s.status}`, { id: s.id });
+    }
+    const paths = containerPaths(config, s.id);
+    fs.rmSync(paths.exitStatus, { force: true });
+    const { log, readers } = openStreams(paths, true);
+    let result: Awaited<ReturnType<typeof startContainer>>;
+    try {
+      result = await startContainer({
+        id: s.id,
+        options: s.options,
+        paths,
+        pool,
+        cgroups,
+        initBinary,
+        lastCap,
+      });
+    } catch (e) {
+      for (const r of readers) r.close();
+      log.close();
+      save({ ...s, error: (e as Error).message });
+      throw e;
+    }
+    for (const r of readers) r.release();
+    const { zygote } = result;
+    const pid = zygote.pid;
+    const l: Live = {
+      pid,
+      readers,
+      log,
+      exited: null as unknown as Promise<ExitResult>,
+      detach: () => zygote.detach(),
+    };
+    l.exited = zygote.exited.then((how) => finishExit(s.id, how, l));
+    live.set(s.id, l);
+    const running: ContainerState = {
+      ...s,
+      status: "running",
+      pid,
+      pidStartTime: processStartTime(pid),
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      exitCode: null,
+      signal: null,
+      oomKilled: false,
+      error: result.notFound ?? null,
+    };
+    // A container that already failed (command not found) goes straight to exited in finishExit.
+    if (!result.notFound) save(running);
+    else states.set(s.id, running);
+    return running;
+  }
+
+  async function kill(idOrName: string, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const s = resolve(idOrName);
+    const l = live.get(s.id);
+    if (!l || !canStop(s)) {
+      throw new RuntimeError("INVALID_STATE", `container ${s.name} is not running`, { id: s.id });
+    }
+    // SIGKILL to the init ends the PID namespace; other signals go to the app (the init's child):
+    // a namespace's init ignores signals it has no handler for.
+    const target = signal === "SIGKILL" ? l.pid : (childPids(l.pid)[0] ?? l.pid);
+    signalProcess(target, signal);
+  }
+
+  async function wait(idOrName: string): Promise<ExitResult> {
+    const s = resolve(idOrName);
+    const l = live.get(s.id);
+    if (l) return l.exited;
+    if (s.status === "exited") {
+      return { exitCode: s.exitCode ?? 0, oomKilled: s.oomKilled, signal: s.signal };
+    }
+    throw new RuntimeError("INVALID_STATE", `container ${s.name} has not been started`, {
+      id: s.id,
+    });
+  }
+
+  async function stop(idOrName: string, timeoutSec = 10): Promise<ContainerState> {
+    const s = resolve(idOrName);
+    const l = live.get(s.id);
+    if (!l) return s;
+    await kill(s.id, "SIGTERM");
+    const timedOut = await Promise.race([
+      l.exited.then(() => false),
+      new Promise<boolean>((r) => setTimeout(() => r(true), timeoutSec * 1000).unref()),
+    ]);
+    if (timedOut) signalProcess(l.pid, "SIGKILL");
+    await l.exited;
+    return resolve(s.id);
+  }
+
+  async function remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+    const s = resolve(idOrName);
+    if (!canRemove(s, opts.force ?? false)) {
+      throw new RuntimeError(
+        "INVALID_STATE",
+        `container ${s.name} is running: stop it or use force`,
+        {
+          id: s.id,
+        },
+      );
+    }
+    const l = live.get(s.id);
+    if (l) {
+      signalProcess(l.pid, "SIGKILL");
+      await l.exited;
+    }
+    await removeFiles(s.id);
+  }
+
+  return {
+    async run(input) {
+      const s = await create(input);
+      try {
+        return await start(s.id);
+      } catch (e) {
+        await removeFiles(s.id);
+        throw e;
+      }
+    },
+    create,
+    start,
+    stop,
+    kill,
+    wait,
+    list: ({ all = false } = {}) =>
+      [...states.values()].filter((s) => all || s.status === "running"),
+    inspect: (idOrName) => resolve(idOrName),
+    logs: (idOrName) =>
+      readLogs(containerPaths(config, resolve(idOrName).id).log, config.logMaxFiles),
+    remove,
+    warm: () => pool.warm(),
+    async close() {
+      closed = true;
+      await pool.close();
+      await store.flush();
+      if (live.size === 0) await cgroups.destroyParentIfEmpty().catch(() => false);
+      for (const l of live.values()) {
+        for (const r of l.readers) r.close();
+        l.detach?.();
+      }
+    },
+  };
+}
+
+function readExitStatus(file: string): number | null {
+  try {
+    const text = fs.readFileSync(file, "utf8").trim();
+    return /^\d+$/.test(text) ? Number(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+function mkfifo(sys: Syscalls, path: string): void {
+  const S_IFIFO = 0o010000;
+  sys.mknod(path, S_IFIFO | 0o600, 0);
+}

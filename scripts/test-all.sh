@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite, from a fresh clone on a fresh Debian machine (as root). Installs what
+# it needs, then runs typecheck, lint, unit tests, integration tests (real kernel, real Postgres)
+# and end-to-end tests, and finally fails if any test left a mount, cgroup, namespace, link,
+# firewall rule or process behind.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/bootstrap.sh
+source "$root/scripts/lib/bootstrap.sh"
+cd "$root"
+
+berth_require_root "$@"
+berth_apt_install "${BERTH_APT_PACKAGES[@]}" "${BERTH_APT_TEST_PACKAGES[@]}"
+berth_ensure_node
+berth_ensure_npm_deps "$root"
+
+started=$SECONDS
+berth_say "Typecheck"
+npx turbo run typecheck --output-logs=errors-only
+berth_say "Lint (biome)"
+npx biome check .
+berth_say "Unit tests"
+npx turbo run test:unit --output-logs=errors-only --concurrency=2
+berth_say "Integration tests (root, real kernel and Postgres)"
+npx turbo run test:integration --output-logs=new-only --concurrency=1
+if [ -d tests/e2e ]; then
+  berth_say "End-to-end tests"
+  bash scripts/test-e2e.sh
+fi
+berth_say "Checking that the tests left nothing behind"
+bash scripts/check-leaks.sh
+berth_say "All tests passed in $((SECONDS - started)) s"
