@@ -48,9 +48,7 @@ export const benchmark: Benchmark = {
         ours.push(await timeMs(() => berth("up")));
         await berth("down");
         peer.push(
-          await timeMs(() =>
-            asPostgres(["start", "-w", "-s", "-D", dataDir, "-l", "/dev/null"]),
-          ),
+          await timeMs(() => asPostgres(["start", "-w", "-s", "-D", dataDir, "-l", "/dev/null"])),
         );
         await asPostgres(["stop", "-m", "fast", "-s", "-D", dataDir]);
         log(
