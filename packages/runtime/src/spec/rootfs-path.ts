@@ -1,0 +1,92 @@
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  readSync,
+} from "node:fs";
+import { posix } from "node:path";
+import { RuntimeError } from "../errors.ts";
+
+const MAX_SYMLINKS = 40;
+
+/**
+ * The host path of `path` inside the root filesystem `rootfs`, resolving symlinks as if `rootfs`
+ * were `/`: absolute links restart at `rootfs`, and `..` never climbs above it (like
+ * filepath-securejoin). Components that do not exist are appended as they are. Throws
+ * INVALID_ARGUMENT after 40 links (ELOOP).
+ */
+export function resolveInRootfs(rootfs: string, path: string): string {
+  const root = posix.resolve(rootfs);
+  let pending = path.split("/").filter((c) => c !== "" && c !== ".");
+  const resolved: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === "..") {
+      resolved.pop();
+      continue;
+    }
+    const hostPath = posix.join(root, ...resolved, part);
+    let isLink = false;
+    try {
+      isLink = lstatSync(hostPath).isSymbolicLink();
+    } catch {
+      // Missing: keep the rest as it is.
+    }
+    if (!isLink) {
+      resolved.push(part);
+      continue;
+    }
+    if (++links > MAX_SYMLINKS) {
+      throw new RuntimeError(
+        "INVALID_ARGUMENT",
+        `too many symlinks resolving ${path} in ${rootfs}`,
+      );
+    }
+    const target = readlinkSync(hostPath);
+    const targetParts = target.split("/").filter((c) => c !== "" && c !== ".");
+    if (target.startsWith("/")) resolved.length = 0;
+    pending = [...targetParts, ...pending];
+  }
+  return posix.join(root, ...resolved);
+}
+
+const MAX_ETC_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a regular file of the rootfs (symlinks resolved inside it), or undefined when it does not
+ * exist. Anything but a regular file, or a file over 16 MiB, is refused: the rootfs is untrusted.
+ */
+export function readRootfsFile(rootfs: string, path: string): string | undefined {
+  const hostPath = resolveInRootfs(rootfs, path);
+  let fd: number;
+  try {
+    fd = openSync(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new RuntimeError(
+      "INVALID_ARGUMENT",
+      `cannot read ${path} in ${rootfs}: ${(e as Error).message}`,
+    );
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile())
+      throw new RuntimeError("INVALID_ARGUMENT", `${path} in ${rootfs} is not a regular file`);
+    if (st.size > MAX_ETC_FILE_BYTES)
+      throw new RuntimeError("INVALID_ARGUMENT", `${path} in ${rootfs} is too large`);
+    const buf = Buffer.alloc(st.size);
+    let off = 0;
+    while (off < buf.length) {
+      const n = readSync(fd, buf, off, buf.length - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return buf.subarray(0, off).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}

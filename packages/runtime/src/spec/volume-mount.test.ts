@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { expectInvalid } from "./invalid-argument.test-support.ts";
+import { parseVolume } from "./volume-mount.ts";
+
+describe("parseVolume (-v, --volume)", () => {
+  it.each([
+    ["/srv/data:/data", { source: "/srv/data", destination: "/data", readonly: false }],
+    ["/srv/data:/data:rw", { source: "/srv/data", destination: "/data", readonly: false }],
+    [
+      "/etc/app.conf:/etc/app.conf:ro",
+      { source: "/etc/app.conf", destination: "/etc/app.conf", readonly: true },
+    ],
+    ["//srv//data/./:/data/", { source: "/srv/data", destination: "/data", readonly: false }],
+    ["/:/host:ro", { source: "/", destination: "/host", readonly: true }],
+  ])("%s", (text, mount) => {
+    expect(parseVolume(text)).toEqual(mount);
+  });
+
+  it.each([
+    ["/data", "expected HOSTPATH:CTRPATH[:ro|rw]"],
+    ["/a:/b:ro:z", "expected HOSTPATH:CTRPATH[:ro|rw]"],
+    ["data:/data", "the host path must be an absolute path"],
+    ["/data:data", "the container path must be an absolute path"],
+    ["/srv/../etc:/data", 'the host path must not contain ".."'],
+    ["/srv:/data/../../etc", 'the container path must not contain ".."'],
+    ["/srv:/", "the container path cannot be /"],
+    ["/srv:/data:z", 'unknown mode "z": use ro or rw'],
+  ])("rejects %j", (text, why) => {
+    expectInvalid(() => parseVolume(text), `invalid argument "${text}" for --volume: ${why}`);
+  });
+});
