@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite, from a fresh clone on a fresh Debian machine (as root). Installs what
 # it needs, then runs typecheck, lint, unit tests, integration tests (real kernel, real Postgres)
-# and end-to-end tests, and finally fails if any test left a mount, cgroup, namespace, link,
+# and finally fails if any test left a mount, cgroup, namespace, link,
 # firewall rule or process behind.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,10 +23,6 @@ berth_say "Unit tests"
 npx turbo run test:unit --output-logs=errors-only --concurrency=2
 berth_say "Integration tests (root, real kernel and Postgres)"
 npx turbo run test:integration --output-logs=new-only --concurrency=1
-if [ -d tests/e2e ]; then
-  berth_say "End-to-end tests"
-  bash scripts/test-e2e.sh
-fi
 berth_say "Checking that the tests left nothing behind"
 bash scripts/check-leaks.sh
 berth_say "All tests passed in $((SECONDS - started)) s"
