@@ -1,11 +1,33 @@
 import type { Command } from "./command.ts";
-import { downCommand } from "./commands/down.ts";
-import { statusCommand } from "./commands/status.ts";
-import { upCommand } from "./commands/up.ts";
+
+/**
+ * A command whose module is imported only when it runs: `up`/`down`/`status` pull in the database
+ * client (~0.7 s to load), which `berth container …` must not pay for.
+ */
+function lazy(summary: string, usage: string, load: () => Promise<Command>): Command {
+  return { summary, usage, run: async (ctx) => (await load()).run(ctx) };
+}
 
 /** Every verb of the `berth` command, by name. */
 export const commandTable: Record<string, Command> = {
-  up: upCommand,
-  down: downCommand,
-  status: statusCommand,
+  up: lazy(
+    "start Berth on this host (managed Postgres, migrations, engine daemon); idempotent",
+    "berth up",
+    async () => (await import("./commands/up.ts")).upCommand,
+  ),
+  down: lazy(
+    "stop what 'berth up' started (data is kept; containers keep running)",
+    "berth down",
+    async () => (await import("./commands/down.ts")).downCommand,
+  ),
+  status: lazy(
+    "show what Berth runs on this host (--json for programs)",
+    "berth status [--json]",
+    async () => (await import("./commands/status.ts")).statusCommand,
+  ),
+  container: lazy(
+    "manage containers: run, ps, logs, stop, rm, … (see 'berth container help')",
+    "berth container <verb> [options]",
+    async () => (await import("./commands/container.ts")).containerCommand,
+  ),
 };

@@ -19,6 +19,11 @@ const envSchema = z.object({
     .startsWith("/", "BERTH_LOG_DIR must be absolute")
     .default("/var/log/berth"),
   BERTH_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
+  /** The cgroup under which containers' cgroups are made; tests use berth-test-<pid>. */
+  BERTH_CGROUP_PARENT: z
+    .string()
+    .regex(/^berth[a-z0-9-]*$/, "BERTH_CGROUP_PARENT must match berth[a-z0-9-]*")
+    .optional(),
 });
 
 export type CliEnv = z.infer<typeof envSchema>;

@@ -1,14 +1,16 @@
 import { runMigrations } from "@berth/db/migrate";
+import { startDaemon } from "@berth/runtime/daemon";
 import type { Command } from "../command.ts";
 import type { CliEnv } from "../env.ts";
 import { printStatus, readStatus } from "../operator/berth-status.ts";
 import { databaseUrl, managedPostgres, redactUrl } from "../operator/database-service.ts";
+import { engineDaemonSettings } from "../operator/engine-daemon.ts";
 import { withOperatorHint } from "../operator/operator-hints.ts";
 import type { Reporter } from "../reporter.ts";
 
 /** `berth up`: starts everything Berth runs on this host; harmless when it already runs. */
 export const upCommand: Command = {
-  summary: "start Berth on this host (managed Postgres, migrations); idempotent",
+  summary: "start Berth on this host (managed Postgres, migrations, engine daemon); idempotent",
   usage: "berth up",
   async run({ env, out }) {
     try {
@@ -39,9 +41,15 @@ async function bringUp(env: CliEnv, out: Reporter): Promise<number> {
       `Using the Postgres at DATABASE_URL (${redactUrl(databaseUrl(env, undefined))}); starting none`,
     );
   }
-  const done = out.step("Applying database migrations");
+  let done = out.step("Applying database migrations");
   await runMigrations(databaseUrl(env, postgres));
   done("up to date");
+  const engine = engineDaemonSettings(env);
+  done = out.step(`Starting the engine daemon on ${engine.runRoot}/engine.sock`);
+  const daemon = await startDaemon(engine);
+  done(
+    daemon.alreadyRunning ? `already running (pid ${daemon.pid})` : `started (pid ${daemon.pid})`,
+  );
   printStatus(await readStatus(env), out);
   return 0;
 }

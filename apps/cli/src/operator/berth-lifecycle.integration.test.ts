@@ -35,6 +35,8 @@ async function berth(
     BERTH_DATA_DIR: join(base, "data"),
     BERTH_RUN_DIR: join(base, "run"),
     BERTH_LOG_DIR: join(base, "log"),
+    // The engine daemon that `up` starts makes its cgroups under a test parent.
+    BERTH_CGROUP_PARENT: `berth-test-cli-${process.pid}`,
     ...extraEnv,
   };
   try {
@@ -96,6 +98,8 @@ describe("./berth up, status, down", () => {
     expect(json.migrations.pending).toBe(0);
     expect(json.migrations.applied).toBeGreaterThan(0);
     expect(pidAlive(json.postgres.pid)).toBe(true);
+    expect(json.engine.running).toBe(true);
+    expect(pidAlive(json.engine.pid)).toBe(true);
   });
 
   it("is harmless and quick to run twice", async () => {
@@ -109,15 +113,17 @@ describe("./berth up, status, down", () => {
 
   it("down stops every process it started and keeps the data", async () => {
     expect((await berth(base, ["up"], env)).code).toBe(0);
-    const { postgres } = JSON.parse((await berth(base, ["status", "--json"], env)).stdout);
+    const { postgres, engine } = JSON.parse((await berth(base, ["status", "--json"], env)).stdout);
     const down = await berth(base, ["down"], env);
     expect(down.code).toBe(0);
     expect(pidAlive(postgres.pid)).toBe(false);
+    expect(pidAlive(engine.pid)).toBe(false);
     const status = await berth(base, ["status", "--json"], env);
     expect(status.code).toBe(3);
     const json = JSON.parse(status.stdout);
     expect(json.postgres.running).toBe(false);
     expect(json.postgres.state).toBe("initialised");
+    expect(json.engine.running).toBe(false);
     // Up again finds the same cluster: nothing was re-initialised.
     const up = await berth(base, ["up"], env);
     expect(up.stderr).toContain("already initialised");

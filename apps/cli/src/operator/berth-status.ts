@@ -1,7 +1,9 @@
 import { readMigrationStatus } from "@berth/db/migration-status";
+import { type DaemonStatus, daemonStatus } from "@berth/runtime/daemon";
 import type { CliEnv } from "../env.ts";
 import type { Reporter } from "../reporter.ts";
 import { databaseUrl, managedPostgres, redactUrl } from "./database-service.ts";
+import { engineDaemonSettings } from "./engine-daemon.ts";
 
 /** What `berth status` reports; also the JSON of `berth status --json`. */
 export interface BerthStatus {
@@ -19,6 +21,8 @@ export interface BerthStatus {
     url: string;
   };
   migrations: { applied: number; pending: number } | { error: string };
+  /** The container engine daemon (berth-engined). */
+  engine: DaemonStatus;
 }
 
 export async function readStatus(env: CliEnv): Promise<BerthStatus> {
@@ -45,8 +49,10 @@ export async function readStatus(env: CliEnv): Promise<BerthStatus> {
         url,
       }
     : { managed: false, running: !("error" in migrations), url: redactUrl(url) };
-  const healthy = postgres.running && !("error" in migrations) && migrations.pending === 0;
-  return { healthy, postgres, migrations };
+  const engine = daemonStatus(engineDaemonSettings(env));
+  const healthy =
+    postgres.running && !("error" in migrations) && migrations.pending === 0 && engine.running;
+  return { healthy, postgres, migrations, engine };
 }
 
 export function printStatus(status: BerthStatus, out: Reporter): void {
@@ -66,5 +72,9 @@ export function printStatus(status: BerthStatus, out: Reporter): void {
   if (pg.managed) out.print(`            data ${pg.dataDir}  log ${pg.logFile}`);
   out.print(`migrations  ${migrations}`);
   out.print(`database    ${pg.url}`);
+  const e = status.engine;
+  out.print(
+    `engine      ${e.running ? `running  pid ${e.pid}  ${e.socket}` : "stopped"}  log ${e.logFile}`,
+  );
   out.print(status.healthy ? "Berth is up." : "Berth is not fully up: run './berth up'.");
 }

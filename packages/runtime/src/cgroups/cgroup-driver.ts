@@ -45,6 +45,11 @@ export interface CgroupDriver {
   readonly version: CgroupVersion;
   /** Creates `<parent>/<name>` (and the parent if needed) and applies resources; undoes itself on failure. */
   create(name: string, resources?: CgroupResources): Promise<void>;
+  /**
+   * Renames a group (in every hierarchy) with its processes in it: far cheaper than moving a
+   * multi-threaded process between v1 groups. All or nothing; CONFLICT if `to` exists.
+   */
+  rename(from: string, to: string): Promise<void>;
   /** Moves a process (and so its future children) into the group. */
   addProcess(name: string, pid: number): Promise<void>;
   /** Changes the given limits of an existing group; omitted fields stay as they are. */

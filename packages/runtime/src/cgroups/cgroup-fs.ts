@@ -19,6 +19,8 @@ export interface CgroupFs {
   mkdir(path: string): void;
   /** Removes an empty cgroup directory. */
   rmdir(path: string): void;
+  /** Renames a cgroup directory within its parent (rename(2); its processes stay in it). */
+  rename(path: string, newPath: string): void;
   /** Whether the path exists. */
   exists(path: string): boolean;
   /** Lists a directory's entries. */
@@ -53,6 +55,10 @@ export class NodeCgroupFs implements CgroupFs {
 
   rmdir(path: string): void {
     fs.rmdirSync(path);
+  }
+
+  rename(path: string, newPath: string): void {
+    fs.renameSync(path, newPath);
   }
 
   exists(path: string): boolean {

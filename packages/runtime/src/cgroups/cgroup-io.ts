@@ -79,6 +79,18 @@ export function rmdirCgroup(fs: CgroupFs, path: string): boolean {
   }
 }
 
+/** Renames a group directory; a group already at `newPath` is a CONFLICT, not replaced. */
+export function renameCgroup(fs: CgroupFs, path: string, newPath: string): void {
+  if (fs.exists(newPath)) {
+    throw new RuntimeError("CONFLICT", `cgroup ${newPath} already exists`, { path: newPath });
+  }
+  try {
+    fs.rename(path, newPath);
+  } catch (error) {
+    throw failure(`rename ${path} to ${newPath}`, path, error, { newPath });
+  }
+}
+
 /** Parses cgroup.procs: one pid per line. */
 export function parsePidList(text: string): number[] {
   return text

@@ -328,3 +328,38 @@ describe("CgroupV1Driver.destroy", () => {
     }
   });
 });
+
+describe("CgroupV1Driver.rename", () => {
+  it("renames the group in every hierarchy, processes and limits with it", async () => {
+    const driver = driverFor();
+    await driver.create("zygote-1", { pidsLimit: 20 });
+    await driver.addProcess("zygote-1", 4242);
+    await driver.rename("zygote-1", "c1");
+    expect(await driver.exists("zygote-1")).toBe(false);
+    for (const c of ["memory", "cpu", "cpuacct", "pids", "devices", "freezer"]) {
+      expect(existsSync(g(c)), c).toBe(true);
+    }
+    expect(read("pids/berth/c1/pids.max")).toBe("20");
+    expect(await driver.pids("c1")).toEqual([4242]);
+  });
+
+  it("is all or nothing: a name taken in one hierarchy renames back the others", async () => {
+    const driver = driverFor();
+    await driver.create("zygote-1");
+    fs.mkdir(join(fs.root, "pids", "berth", "c1"));
+    const error = await rejection(driver.rename("zygote-1", "c1"));
+    expect(error.code).toBe("CONFLICT");
+    expect(error.message).toContain("already exists");
+    for (const c of ["memory", "cpu", "devices", "freezer"]) {
+      expect(existsSync(join(fs.root, c, "berth", "zygote-1")), c).toBe(true);
+      expect(existsSync(g(c)), c).toBe(false);
+    }
+  });
+
+  it("refuses a missing group and unsafe names", async () => {
+    const driver = driverFor();
+    expect((await rejection(driver.rename("nope", "c1"))).code).toBe("NOT_FOUND");
+    await driver.create("zygote-1");
+    expect((await rejection(driver.rename("zygote-1", "../x"))).code).toBe("INVALID_ARGUMENT");
+  });
+});

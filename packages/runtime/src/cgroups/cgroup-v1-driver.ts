@@ -13,6 +13,7 @@ import {
   parsePidList,
   readCgroupFile,
   readOptionalCgroupFile,
+  renameCgroup,
   rmdirCgroup,
   writeCgroupFile,
 } from "./cgroup-io.ts";
@@ -138,6 +139,31 @@ export class CgroupV1Driver implements CgroupDriver {
           rmdirCgroup(fs, dir);
         } catch {
           // A concurrent create may have put a group in the parent; it stays.
+        }
+      }
+      throw error;
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    assertCgroupName(from);
+    assertCgroupName(to);
+    await this.#assertExists(from);
+    const fs = this.#deps.fs;
+    const done: [string, string][] = [];
+    try {
+      for (const root of this.#roots()) {
+        const src = join(root, this.#parent, from);
+        const dst = join(root, this.#parent, to);
+        renameCgroup(fs, src, dst);
+        done.push([src, dst]);
+      }
+    } catch (error) {
+      for (const [src, dst] of done.reverse()) {
+        try {
+          fs.rename(dst, src);
+        } catch {
+          // Best effort: destroy(to) and destroy(from) both still find what is left.
         }
       }
       throw error;

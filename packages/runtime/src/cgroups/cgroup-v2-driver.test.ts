@@ -320,3 +320,21 @@ describe("CgroupV2Driver.destroy", () => {
     expect(driver.version).toBe("v2");
   });
 });
+
+describe("CgroupV2Driver.rename", () => {
+  it("renames the group directory with its limits", async () => {
+    const driver = driverFor();
+    await driver.create("zygote-1", { pidsLimit: 20 });
+    await driver.rename("zygote-1", "c1");
+    expect(await driver.exists("zygote-1")).toBe(false);
+    expect(read("berth", "c1", "pids.max")).toBe("20");
+  });
+
+  it("refuses to replace an existing group", async () => {
+    const driver = driverFor();
+    await driver.create("zygote-1");
+    await driver.create("c1");
+    expect((await rejection(driver.rename("zygote-1", "c1"))).code).toBe("CONFLICT");
+    expect(await driver.exists("zygote-1")).toBe(true);
+  });
+});

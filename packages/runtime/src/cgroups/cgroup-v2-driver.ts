@@ -13,6 +13,7 @@ import {
   parsePidList,
   readCgroupFile,
   readOptionalCgroupFile,
+  renameCgroup,
   rmdirCgroup,
   writeCgroupFile,
 } from "./cgroup-io.ts";
@@ -149,6 +150,13 @@ export class CgroupV2Driver implements CgroupDriver {
       }
       throw error;
     }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    assertCgroupName(from);
+    assertCgroupName(to);
+    this.#assertExists(from);
+    renameCgroup(this.#deps.fs, this.#groupDir(from), this.#groupDir(to));
   }
 
   async addProcess(name: string, pid: number): Promise<void> {

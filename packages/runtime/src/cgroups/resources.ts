@@ -13,12 +13,13 @@ const MIN_CPU_SHARES = 2;
 const MAX_CPU_SHARES = 262_144;
 
 /**
- * Docker's default device allow-list (moby oci/defaults.go, without tun): mknod of anything, and
- * read/write/mknod of the harmless character devices a process expects in /dev.
+ * Docker's default device allow-list (moby oci/defaults.go, without tun) minus `b *:* m`: mknod of
+ * character devices, and read/write/mknod of the harmless ones a process expects in /dev. Leaving
+ * out block devices makes `mknod /dev/sda b 8 0` fail in a container even with CAP_MKNOD (the
+ * default seccomp profile allows mknod). Must equal spec/docker-defaults.ts defaultDeviceRules().
  */
 export const DEFAULT_ALLOWED_DEVICES: readonly string[] = [
   "c *:* m",
-  "b *:* m",
   "c 1:3 rwm", // null
   "c 1:5 rwm", // zero
   "c 1:7 rwm", // full
@@ -55,8 +56,19 @@ function limit(inner: z.ZodNumber) {
   return z.union([inner, z.literal("max")], { error: 'must be a number or "max"' }).optional();
 }
 
-/** Named checks for resource input; hostCpus is the ceiling for `cpus`. */
+const schemas = new Map<number, ReturnType<typeof buildResourcesSchema>>();
+
+/** Named checks for resource input; hostCpus is the ceiling for `cpus`. Built once per ceiling. */
 export function cgroupResourcesSchema(hostCpus: number) {
+  let schema = schemas.get(hostCpus);
+  if (!schema) {
+    schema = buildResourcesSchema(hostCpus);
+    schemas.set(hostCpus, schema);
+  }
+  return schema;
+}
+
+function buildResourcesSchema(hostCpus: number) {
   return z
     .strictObject({
       memoryBytes: limit(

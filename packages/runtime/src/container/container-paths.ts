@@ -11,6 +11,8 @@ export function containerPaths(config: RuntimeConfig, id: string) {
     upper: path.join(dir, "upper"),
     work: path.join(dir, "work"),
     merged: path.join(dir, "merged"),
+    /** The container's OCI runtime spec, written at create; every start executes it. */
+    config: path.join(dir, "config.json"),
     hosts: path.join(dir, "hosts"),
     hostname: path.join(dir, "hostname"),
     resolvConf: path.join(dir, "resolv.conf"),

@@ -1,6 +1,15 @@
-import type { RunOptions } from "../engine/run-options.ts";
+import type { NetworkAttachment } from "../network/container-network.ts";
+import type { RunOptions } from "../spec/run-options.ts";
 
 export type ContainerStatus = "created" | "running" | "exited";
+
+/** Why a container stopped, as `inspect` reports it. */
+export type ExitReason = "exited" | "oom-killed" | `killed by ${string}`;
+
+export function exitReason(oomKilled: boolean, signal: string | null): ExitReason {
+  if (oomKilled) return "oom-killed";
+  return signal ? `killed by ${signal}` : "exited";
+}
 
 /** A container as persisted in root/containers/<id>/state.json. */
 export interface ContainerState {
@@ -17,8 +26,13 @@ export interface ContainerState {
   /** Set when the exit was a signal (the init or the app killed by it). */
   signal: string | null;
   oomKilled: boolean;
+  /** "exited", "oom-killed" or "killed by SIGx"; null until the container has exited. */
+  exitReason: ExitReason | null;
   /** Why the last start failed or what the container said on failing (command not found). */
   error: string | null;
+  /** The network while running (bridge: address and published ports); null otherwise. */
+  network: NetworkAttachment | null;
+  /** The options it was created with; its OCI spec is config.json beside state.json. */
   options: RunOptions;
 }
 

@@ -2,6 +2,7 @@
 // zygote runs the very code the unit tests run with the recording fake. A plan is JSON: values that
 // JSON cannot carry are tagged — {ref: name} (a value saved by an earlier step, e.g. an fd),
 // {big: "0x…"} (a 64-bit mask), {bytes: base64} (a BPF program).
+import { resolveInRoot } from "../spec/resolve-in-root.mjs";
 
 const MS_RDONLY = 1;
 const MS_NOSUID = 2;
@@ -10,6 +11,9 @@ const MS_NOEXEC = 8;
 const MS_REMOUNT = 32;
 const MS_BIND = 4096;
 const MS_REC = 16384;
+const O_WRONLY = 1;
+const O_CREAT = 0o100;
+const O_CLOEXEC = 0o2000000;
 
 function decode(arg, saved) {
   if (Array.isArray(arg)) return arg.map((a) => decode(a, saved));
@@ -39,7 +43,54 @@ function readonlyPath(sys, path) {
   sys.mount(path, path, null, flags, null);
 }
 
-const MACROS = { maskPath, readonlyPath };
+/** mkdir -p below `root` of a host path resolved in it (so no component is a symlink). */
+function mkdirAll(sys, root, hostPath, mode = 0o755) {
+  const parts = hostPath
+    .slice(root.length)
+    .split("/")
+    .filter((p) => p !== "");
+  for (let i = 1; i <= parts.length; i++) {
+    try {
+      sys.mkdir(`${root}/${parts.slice(0, i).join("/")}`, mode);
+    } catch (e) {
+      if (e?.errnoName !== "EEXIST") throw e;
+    }
+  }
+}
+
+/** `path` of the container (absolute) as a host path inside `root`, symlinks resolved in it. */
+function inRoot(sys, root, path) {
+  return resolveInRoot(root, path, (p) => sys.readlink(p));
+}
+
+/** mkdir -p of a container path, e.g. the working directory. */
+function mkdirInRoot(sys, root, path) {
+  mkdirAll(sys, root, inRoot(sys, root, path));
+}
+
+/**
+ * One OCI mount at `destination` resolved inside `root` now, in the container's own mount
+ * namespace before anything of the container runs (so nothing can swap a component meanwhile).
+ * The mount point is created: a directory, or an empty file for a bind of a file. `remount` flags
+ * are applied to a bind by a second mount (MS_REMOUNT|MS_BIND), `propagation` by a third.
+ */
+function mountInRoot(sys, root, destination, source, fstype, flags, data, remount, propagation) {
+  const target = inRoot(sys, root, destination);
+  const bind = (flags & MS_BIND) !== 0;
+  if (bind && sys.statKind(source) !== "dir") {
+    mkdirAll(sys, root, target.slice(0, target.lastIndexOf("/")));
+    if (sys.statKind(target) === "missing") {
+      sys.close(sys.open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644));
+    }
+  } else {
+    mkdirAll(sys, root, target);
+  }
+  sys.mount(source, target, fstype, flags, data);
+  if (remount) sys.mount(source, target, null, MS_BIND | MS_REMOUNT | remount, null);
+  if (propagation) sys.mount(null, target, null, propagation, null);
+}
+
+const MACROS = { maskPath, readonlyPath, mountInRoot, mkdirInRoot };
 
 /**
  * Runs the steps in order and returns the saved values. A step whose error's errno name is in

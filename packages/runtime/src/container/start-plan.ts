@@ -1,3 +1,7 @@
+import { RuntimeError } from "../errors.ts";
+import { capabilityMask, capabilityNumber } from "../security/capabilities.ts";
+import { compileSeccomp } from "../security/seccomp/compile-filter.ts";
+import type { NamespaceType, OciMount, OciSpec } from "../spec/oci-schema.ts";
 import {
   CLONE,
   CLOSE_RANGE_CLOEXEC,
@@ -6,11 +10,11 @@ import {
   makedev,
   O,
   PR,
+  RLIMIT,
   S_IFCHR,
 } from "../sys/constants.ts";
 import type { SyscallName } from "../sys/syscalls.ts";
 import { INIT_ARGV0, INIT_PATH, INIT_SCRIPT } from "./init-script.ts";
-import type { StartSpec } from "./start-spec.ts";
 
 /** A JSON-serialisable argument: a plain value or a tag decoded by run-plan.mjs. */
 export type PlanArg =
@@ -23,7 +27,7 @@ export type PlanArg =
   | PlanArg[];
 
 export interface PlanStep {
-  call: SyscallName | "maskPath" | "readonlyPath";
+  call: SyscallName | "maskPath" | "readonlyPath" | "mountInRoot" | "mkdirInRoot";
   args: PlanArg[];
   /** Save the call's result under this name for later {ref} arguments. */
   save?: string;
@@ -41,22 +45,106 @@ export interface StartPlan {
   pathVar: string;
 }
 
-const step = (call: PlanStep["call"], ...args: PlanArg[]): PlanStep => ({ call, args });
-const mkdirp = (path: string, mode = 0o755): PlanStep => ({
-  call: "mkdir",
-  args: [path, mode],
-  ignore: ["EEXIST"],
-});
-/** Creates a file to bind-mount onto (open O_CREAT, then close). */
-const touch = (path: string, name: string): PlanStep[] => [
-  { call: "open", args: [path, O.WRONLY | O.CREAT | O.CLOEXEC, 0o644], save: name },
-  step("close", { ref: name }),
-];
+/**
+ * What the zygote needs beyond the container's config.json: how its root (`root.path`) is made
+ * and which host files become its stdio. Every path is absolute and exists (the engine made it).
+ */
+export interface StartHost {
+  /** The overlay mounted at root.path: the read-only --rootfs dir under a per-container upper. */
+  overlay: { lowerDir: string; upperDir: string; workDir: string };
+  /** Host files the zygote opens before leaving the host's mount namespace. */
+  stdinPath: string;
+  stdoutPath: string;
+  stderrPath: string;
+  exitStatusPath: string;
+  /** Static busybox bind-mounted read-only at /dev/.berth-init: the container's PID 1. */
+  initBinary: string;
+  /** Highest capability the host kernel knows (/proc/sys/kernel/cap_last_cap). */
+  lastCap: number;
+}
 
-/** Every directory from the root down to `path` inside `root` (mkdir -p). */
-function mkdirAll(root: string, path: string): PlanStep[] {
-  const parts = path.split("/").filter((p) => p !== "" && p !== "." && p !== "..");
-  return parts.map((_, i) => mkdirp(`${root}/${parts.slice(0, i + 1).join("/")}`));
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+const step = (call: PlanStep["call"], ...args: PlanArg[]): PlanStep => ({ call, args });
+
+/** OCI mount options that are mount(2) flags: [flag, cleared-by-this-option]. */
+const FLAG_OPTIONS: Record<string, [number, boolean]> = {
+  ro: [MS.RDONLY, false],
+  rw: [MS.RDONLY, true],
+  nosuid: [MS.NOSUID, false],
+  suid: [MS.NOSUID, true],
+  nodev: [MS.NODEV, false],
+  dev: [MS.NODEV, true],
+  noexec: [MS.NOEXEC, false],
+  exec: [MS.NOEXEC, true],
+  sync: [MS.SYNCHRONOUS, false],
+  async: [MS.SYNCHRONOUS, true],
+  dirsync: [MS.DIRSYNC, false],
+  mand: [MS.MANDLOCK, false],
+  nomand: [MS.MANDLOCK, true],
+  noatime: [MS.NOATIME, false],
+  atime: [MS.NOATIME, true],
+  nodiratime: [MS.NODIRATIME, false],
+  diratime: [MS.NODIRATIME, true],
+  relatime: [MS.RELATIME, false],
+  norelatime: [MS.RELATIME, true],
+  strictatime: [MS.STRICTATIME, false],
+  nostrictatime: [MS.STRICTATIME, true],
+  bind: [MS.BIND, false],
+  rbind: [MS.BIND | MS.REC, false],
+};
+
+const PROPAGATION_OPTIONS: Record<string, number> = {
+  private: MS.PRIVATE,
+  rprivate: MS.PRIVATE | MS.REC,
+  shared: MS.SHARED,
+  rshared: MS.SHARED | MS.REC,
+  slave: MS.SLAVE,
+  rslave: MS.SLAVE | MS.REC,
+  unbindable: MS.UNBINDABLE,
+  runbindable: MS.UNBINDABLE | MS.REC,
+};
+
+/** An OCI mount's options as mount(2) flags, propagation flags and the fs-specific data string. */
+export function parseMountOptions(options: readonly string[] = []): {
+  flags: number;
+  propagation: number;
+  data: string | null;
+} {
+  let flags = 0;
+  let propagation = 0;
+  const data: string[] = [];
+  for (const option of options) {
+    const flag = FLAG_OPTIONS[option];
+    if (flag) flags = flag[1] ? flags & ~flag[0] : flags | flag[0];
+    else if (PROPAGATION_OPTIONS[option] !== undefined) propagation |= PROPAGATION_OPTIONS[option];
+    else data.push(option);
+  }
+  return { flags, propagation, data: data.length > 0 ? data.join(",") : null };
+}
+
+/**
+ * One OCI mount as a `mountInRoot` step (run-plan.mjs): the destination is resolved inside the
+ * container's root at mount time, so a symlink in the image or a previous run's upper layer cannot
+ * send a mount outside it. Binds are made first and then remounted with their flags (the kernel
+ * ignores most flags on the bind itself), as runc does.
+ */
+function mountStep(root: string, m: OciMount): PlanStep {
+  const { flags, propagation, data } = parseMountOptions(m.options);
+  const bind = (flags & MS.BIND) !== 0;
+  const type = bind ? null : (m.type ?? null);
+  const remount = bind ? flags & ~(MS.BIND | MS.REC) : 0;
+  return step(
+    "mountInRoot",
+    root,
+    m.destination,
+    m.source ?? null,
+    type,
+    bind ? flags & (MS.BIND | MS.REC) : flags,
+    bind ? null : data,
+    remount,
+    propagation,
+  );
 }
 
 const CHAR_DEVICES: [string, number, number][] = [
@@ -68,32 +156,16 @@ const CHAR_DEVICES: [string, number, number][] = [
   ["tty", 5, 0],
 ];
 
-/** Docker's /dev: tmpfs with the six character devices, pts (new instance), shm, mqueue. */
+/** Docker's /dev contents once the /dev tmpfs is mounted: six character devices and links. */
 function devSteps(root: string): PlanStep[] {
   const dev = `${root}/dev`;
-  const nosuid = MS.NOSUID | MS.NOEXEC | MS.NODEV;
   return [
-    mkdirp(dev),
-    step("mount", "tmpfs", dev, "tmpfs", MS.NOSUID | MS.STRICTATIME, "mode=755,size=65536k"),
     step("umask", 0),
     ...CHAR_DEVICES.map(([name, major, minor]) =>
       step("mknod", `${dev}/${name}`, S_IFCHR | 0o666, makedev(major, minor)),
     ),
     step("umask", 0o22),
-    mkdirp(`${dev}/pts`),
-    step(
-      "mount",
-      "devpts",
-      `${dev}/pts`,
-      "devpts",
-      MS.NOSUID | MS.NOEXEC,
-      "newinstance,ptmxmode=0666,mode=0620,gid=5",
-    ),
     step("symlink", "pts/ptmx", `${dev}/ptmx`),
-    mkdirp(`${dev}/shm`, 0o1777),
-    step("mount", "shm", `${dev}/shm`, "tmpfs", nosuid, "mode=1777,size=65536k"),
-    mkdirp(`${dev}/mqueue`),
-    step("mount", "mqueue", `${dev}/mqueue`, "mqueue", nosuid, null),
     step("symlink", "/proc/self/fd", `${dev}/fd`),
     step("symlink", "/proc/self/fd/0", `${dev}/stdin`),
     step("symlink", "/proc/self/fd/1", `${dev}/stdout`),
@@ -102,59 +174,72 @@ function devSteps(root: string): PlanStep[] {
   ];
 }
 
-function bindSteps(
-  root: string,
-  source: string,
-  destination: string,
-  kind: "dir" | "file",
-  readonly: boolean,
-  tag: string,
-): PlanStep[] {
-  const target = `${root}${destination}`;
-  const parent = destination.split("/").slice(0, -1).join("/");
-  const steps =
-    kind === "dir"
-      ? mkdirAll(root, destination)
-      : [...mkdirAll(root, parent), ...touch(target, tag)];
-  steps.push(step("mount", source, target, null, MS.BIND | MS.REC, null));
-  if (readonly) {
-    const flags = MS.BIND | MS.REC | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV;
-    steps.push(step("mount", source, target, null, flags, null));
+const NAMESPACE_FLAGS: Partial<Record<NamespaceType, number>> = {
+  mount: CLONE.NEWNS,
+  uts: CLONE.NEWUTS,
+  ipc: CLONE.NEWIPC,
+  cgroup: CLONE.NEWCGROUP,
+  network: CLONE.NEWNET,
+};
+
+/**
+ * The namespaces of linux.namespaces: new ones by one unshare, joined ones (a `path`) by setns —
+ * their files are opened first, while the host's mount namespace still shows them. The zygote is
+ * already PID 1 of a new PID namespace, so `pid` must be asked for without a path.
+ */
+function namespaceSteps(spec: OciSpec): PlanStep[] {
+  const namespaces = spec.linux?.namespaces ?? [];
+  const pid = namespaces.find((n) => n.type === "pid");
+  if (!pid || pid.path) {
+    throw unsupported("the zygote always runs in a new PID namespace; linux.namespaces needs pid");
   }
-  return steps;
+  let flags = 0;
+  const opens: PlanStep[] = [];
+  const joins: PlanStep[] = [];
+  for (const ns of namespaces) {
+    if (ns.type === "pid") continue;
+    const flag = NAMESPACE_FLAGS[ns.type];
+    if (flag === undefined) throw unsupported(`namespace ${ns.type} is not supported`);
+    if (!ns.path) {
+      flags |= flag;
+      continue;
+    }
+    const name = `ns-${ns.type}`;
+    opens.push({ call: "open", args: [ns.path, O.RDONLY | O.CLOEXEC, 0], save: name });
+    joins.push(step("setns", { ref: name }, flag), step("close", { ref: name }));
+  }
+  if ((flags & CLONE.NEWNS) === 0) {
+    throw unsupported("linux.namespaces needs a new mount namespace");
+  }
+  // A new network namespace (--network none) has only lo, and down: bring it up as Docker does.
+  const loUp = flags & CLONE.NEWNET ? [step("interfaceUp", "lo")] : [];
+  return [...opens, step("unshare", flags), ...joins, ...loUp];
 }
 
-function namespaceSteps(spec: StartSpec): PlanStep[] {
-  let flags = CLONE.NEWNS | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWCGROUP;
-  if (spec.network.mode === "none") flags |= CLONE.NEWNET;
-  const steps: PlanStep[] = [];
-  if (spec.network.mode === "path") {
-    // Opened before unshare(NEWNS): the netns file lives in the host's mount namespace.
-    steps.push({ call: "open", args: [spec.network.path, O.RDONLY | O.CLOEXEC, 0], save: "netns" });
-  }
-  steps.push(step("unshare", flags));
-  if (spec.network.mode === "path") {
-    steps.push(step("setns", { ref: "netns" }, CLONE.NEWNET), step("close", { ref: "netns" }));
-  }
-  return steps;
+function rlimitNumber(type: string): number {
+  const n = RLIMIT[type.replace(/^RLIMIT_/, "") as keyof typeof RLIMIT];
+  if (n === undefined) throw unsupported(`rlimit ${type} is not supported`);
+  return n;
 }
 
 /**
  * The exact syscall sequence that turns a waiting zygote (PID 1 of a fresh PID namespace, already
- * in the container's cgroup) into the container's init. Pure, so it is unit-tested with the
- * recording fake; run-plan.mjs executes it in the zygote.
+ * in the container's cgroup) into the container described by `spec` (its config.json). Pure, so it
+ * is unit-tested with the recording fake; run-plan.mjs executes it in the zygote.
  */
-export function buildStartPlan(spec: StartSpec): StartPlan {
-  const root = spec.mergedDir;
+export function buildStartPlan(spec: OciSpec, host: StartHost): StartPlan {
+  const root = spec.root.path;
   const proc = spec.process;
+  const mounts = spec.mounts ?? [];
+  const { lowerDir, upperDir, workDir } = host.overlay;
   const setup: PlanStep[] = [
     // Opened first: after pivot_root these host paths are out of reach.
-    { call: "open", args: [spec.stdinPath, O.RDONLY | O.CLOEXEC, 0], save: "stdin" },
-    { call: "open", args: [spec.stdoutPath, O.RDWR | O.CLOEXEC, 0], save: "stdout" },
-    { call: "open", args: [spec.stderrPath, O.RDWR | O.CLOEXEC, 0], save: "stderr" },
+    { call: "open", args: [host.stdinPath, O.RDONLY | O.CLOEXEC, 0], save: "stdin" },
+    { call: "open", args: [host.stdoutPath, O.RDWR | O.CLOEXEC, 0], save: "stdout" },
+    { call: "open", args: [host.stderrPath, O.RDWR | O.CLOEXEC, 0], save: "stderr" },
     {
       call: "open",
-      args: [spec.exitStatusPath, O.WRONLY | O.CREAT | O.TRUNC | O.CLOEXEC, 0o600],
+      args: [host.exitStatusPath, O.WRONLY | O.CREAT | O.TRUNC | O.CLOEXEC, 0o600],
       save: "status",
     },
     ...namespaceSteps(spec),
@@ -166,55 +251,58 @@ export function buildStartPlan(spec: StartSpec): StartPlan {
       root,
       "overlay",
       0,
-      `lowerdir=${spec.lowerDir},upperdir=${spec.upperDir},workdir=${spec.workDir}`,
+      `lowerdir=${lowerDir},upperdir=${upperDir},workdir=${workDir}`,
     ),
-    mkdirp(`${root}/proc`),
-    step("mount", "proc", `${root}/proc`, "proc", MS.NOSUID | MS.NOEXEC | MS.NODEV, null),
-    mkdirp(`${root}/sys`),
-    step(
-      "mount",
-      "sysfs",
-      `${root}/sys`,
-      "sysfs",
-      MS.RDONLY | MS.NOSUID | MS.NOEXEC | MS.NODEV,
-      null,
-    ),
-    ...devSteps(root),
-    ...bindSteps(root, spec.initBinary, INIT_PATH, "file", true, "init"),
-    mkdirp(`${root}/etc`),
-    ...bindSteps(root, spec.etcFiles.hosts, "/etc/hosts", "file", false, "hosts"),
-    ...bindSteps(root, spec.etcFiles.hostname, "/etc/hostname", "file", false, "hostname"),
-    ...bindSteps(root, spec.etcFiles.resolvConf, "/etc/resolv.conf", "file", false, "resolv"),
-    ...spec.mounts.flatMap((m, i) =>
-      bindSteps(root, m.source, m.destination, m.kind, m.readonly, `bind${i}`),
-    ),
+  ];
+  for (const m of mounts) {
+    // A v1 host has one hierarchy per controller; /sys/fs/cgroup stays the empty read-only sysfs dir.
+    if (m.type === "cgroup") continue;
+    setup.push(mountStep(root, m));
+    if (m.destination === "/dev" && m.type === "tmpfs") setup.push(...devSteps(root));
+  }
+  setup.push(
+    step("mountInRoot", root, INIT_PATH, host.initBinary, null, MS.BIND, null, MS.RDONLY, 0),
+    step("mkdirInRoot", root, proc.cwd),
     step("chdir", root),
     step("pivotRoot", ".", "."),
     step("umount2", ".", MNT_DETACH),
     step("chdir", "/"),
-    ...spec.maskedPaths.map((p) => step("maskPath", p)),
-    ...spec.readonlyPaths.map((p) => step("readonlyPath", p)),
-    step("sethostname", spec.hostname),
-    ...proc.rlimits.map((r) => step("setrlimit", r.resource, r.soft, r.hard)),
+    ...(spec.linux?.maskedPaths ?? []).map((p) => step("maskPath", p)),
+    ...(spec.linux?.readonlyPaths ?? []).map((p) => step("readonlyPath", p)),
+    ...(spec.hostname !== undefined ? [step("sethostname", spec.hostname)] : []),
+    ...(proc.rlimits ?? []).map((r) => step("setrlimit", rlimitNumber(r.type), r.soft, r.hard)),
+    ...(proc.user.umask !== undefined ? [step("umask", proc.user.umask)] : []),
     step("chdir", proc.cwd),
-  ];
+  );
 
-  const caps = proc.capabilities;
+  const caps = proc.capabilities ?? {};
+  const mask = (names: readonly string[] = []) => ({
+    big: `0x${capabilityMask(names).toString(16)}`,
+  });
+  const bounding = capabilityMask(caps.bounding ?? []);
   const dropped: PlanStep[] = [];
-  for (let cap = 0; cap <= spec.lastCap; cap++) {
-    if ((caps & (1n << BigInt(cap))) === 0n) dropped.push(step("prctl", PR.CAPBSET_DROP, cap));
+  for (let cap = 0; cap <= host.lastCap; cap++) {
+    if ((bounding & (1n << BigInt(cap))) === 0n) dropped.push(step("prctl", PR.CAPBSET_DROP, cap));
   }
-  const mask = { big: `0x${caps.toString(16)}` };
+  const seccomp = spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : null;
+  const seccompSteps = seccomp
+    ? [step("seccompInstall", { bytes: seccomp.bytes.toString("base64") }, seccomp.flags)]
+    : [];
   const finish: PlanStep[] = [
+    // Without no_new_privs the filter must go in while CAP_SYS_ADMIN is still held (as runc does).
+    ...(proc.noNewPrivileges ? [] : seccompSteps),
     ...dropped,
     // Keep permitted caps across the uid change; capset below sets the final sets.
     step("prctl", PR.SET_KEEPCAPS, 1),
-    step("setgroups", proc.additionalGids),
-    step("setresgid", proc.gid, proc.gid, proc.gid),
-    step("setresuid", proc.uid, proc.uid, proc.uid),
+    step("setgroups", proc.user.additionalGids ?? []),
+    step("setresgid", proc.user.gid, proc.user.gid, proc.user.gid),
+    step("setresuid", proc.user.uid, proc.user.uid, proc.user.uid),
     step("prctl", PR.SET_KEEPCAPS, 0),
-    step("capset", mask, mask, mask),
+    step("capset", mask(caps.effective), mask(caps.permitted), mask(caps.inheritable)),
     step("prctl", PR.CAP_AMBIENT, PR.CAP_AMBIENT_CLEAR_ALL),
+    ...(caps.ambient ?? []).map((name) =>
+      step("prctl", PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, capabilityNumber(name)!),
+    ),
     ...(proc.noNewPrivileges ? [step("prctl", PR.SET_NO_NEW_PRIVS, 1)] : []),
     // The init's fds: 0-2 the container's stdio, 3 its exit-status file. dup2 clears CLOEXEC on
     // the new fd (Node marks its own 0-2 close-on-exec); everything from 4 up closes at exec.
@@ -224,18 +312,18 @@ export function buildStartPlan(spec: StartSpec): StartPlan {
     step("dup2", { ref: "status" }, 3),
     step("closeRange", 4, 0xffffffff, CLOSE_RANGE_CLOEXEC),
     // Last before exec, so that the filter need not allow any of the setup calls.
-    ...(spec.seccomp
-      ? [step("seccompInstall", { bytes: Buffer.from(spec.seccomp).toString("base64") })]
-      : []),
+    ...(proc.noNewPrivileges ? seccompSteps : []),
     step(
       "execve",
       INIT_PATH,
       [INIT_ARGV0, "-c", INIT_SCRIPT, "berth-init", { ref: "exe" }, ...proc.args.slice(1)],
-      proc.env,
+      proc.env ?? [],
     ),
   ];
-  const pathVar =
-    proc.env.find((e) => e.startsWith("PATH="))?.slice(5) ??
-    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  const pathVar = proc.env?.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
   return { setup, finish, command: proc.args[0] ?? "", pathVar };
+}
+
+function unsupported(message: string): RuntimeError {
+  return new RuntimeError("INVALID_ARGUMENT", `unsupported OCI spec: ${message}`);
 }

@@ -9,6 +9,10 @@ import fs from "node:fs";
 import { linuxSyscalls as sys } from "../sys/linux.mjs";
 import { runPlan } from "./run-plan.mjs";
 
+// Node ignores SIGPIPE and SIGXFSZ, and ignored signals survive execve (and the init shell passes
+// them on to the app); handled ones are reset to the default. A listener makes them handled.
+for (const signal of ["SIGPIPE", "SIGXFSZ"]) process.on(signal, () => {});
+
 const F_DUPFD_CLOEXEC = 1030;
 const ctl = sys.fcntl(3, F_DUPFD_CLOEXEC, 10);
 sys.close(3);

@@ -5,14 +5,26 @@ import type { CgroupDriver } from "../cgroups/cgroup-driver.ts";
 import { detectCgroupDriver } from "../cgroups/detect-cgroup-mode.ts";
 import { type RuntimeConfigInput, resolveRuntimeConfig } from "../config.ts";
 import { type ContainerPaths, containerPaths } from "../container/container-paths.ts";
-import { type ContainerState, canRemove, canStart, canStop } from "../container/container-state.ts";
+import {
+  type ContainerState,
+  canRemove,
+  canStart,
+  canStop,
+  type ExitReason,
+  exitReason,
+} from "../container/container-state.ts";
 import { StateStore } from "../container/state-store.ts";
 import { RuntimeError } from "../errors.ts";
+import { ContainerNetwork } from "../network/container-network.ts";
 import type { Syscalls } from "../sys/syscalls.ts";
 import { hostSyscalls } from "../sys/syscalls-host.ts";
+import { type ContainerStats, StatsSampler } from "./container-stats.ts";
+import { createContainerFiles, readContainerSpec } from "./create-container.ts";
+import { type ExecOptions, type ExecSession, execInContainer } from "./exec-container.ts";
 import { childPids, isSameProcessAlive, processStartTime, signalProcess } from "./host-process.ts";
 import { LogFile, type LogLine, readLogs, StreamReader } from "./log-collector.ts";
-import { type RunOptionsInput, runOptionsSchema } from "./run-options.ts";
+import { type LegacyRunInput, type RunInput, toRunRequest } from "./run-input.ts";
+import { openRunStdio, type RunAttachment, type RunStdio } from "./run-stdio.ts";
 import { startContainer } from "./start-container.ts";
 import { zygoteGroup } from "./zygote-group.ts";
 import { ZygotePool } from "./zygote-pool.ts";
@@ -25,12 +37,16 @@ export interface EngineOptions {
   /** Injected in tests; detected from config.cgroupRoot otherwise. */
   cgroups?: CgroupDriver;
   sys?: Syscalls;
+  /** Injected in tests; made from the config (bridge name, subnet, CNI plugins) otherwise. */
+  network?: ContainerNetwork;
 }
 
 export interface ExitResult {
   exitCode: number;
   oomKilled: boolean;
   signal: string | null;
+  /** "exited", "oom-killed" or "killed by SIGx" (see exitReason). */
+  reason: ExitReason;
 }
 
 /** What the engine tracks for a container whose init is alive. */
@@ -45,12 +61,15 @@ interface Live {
 
 export interface Engine {
   /** Creates and starts; resolves once the app is exec'd (or failed to be found: exit 127). */
-  run(options: RunOptionsInput): Promise<ContainerState>;
-  /** Creates the container's state and files without starting it. */
-  create(options: RunOptionsInput): Promise<ContainerState>;
+  run(options: RunInput | LegacyRunInput): Promise<ContainerState>;
+  /** Creates the container's state and files (config.json) without starting it. */
+  create(options: RunInput | LegacyRunInput): Promise<ContainerState>;
   /** Starts a created or exited container. */
   start(idOrName: string): Promise<ContainerState>;
-  /** SIGTERM to the app, SIGKILL to the whole container after `timeoutSec`. */
+  /**
+   * The stop signal (--stop-signal, else SIGTERM) to the app, SIGKILL to the whole container after
+   * `timeoutSec` (else --stop-timeout, else 10).
+   */
   stop(idOrName: string, timeoutSec?: number): Promise<ContainerState>;
   /** Sends a signal to the app (SIGKILL: to the whole container). */
   kill(idOrName: string, signal?: NodeJS.Signals): Promise<void>;
@@ -65,6 +84,15 @@ export interface Engine {
   warm(): Promise<void>;
   /** Stops the pool and log readers; running containers keep running. */
   close(): Promise<void>;
+  /** Runs a command inside the running container (docker exec); INVALID_STATE if it is not running. */
+  exec(idOrName: string, options: ExecOptions): Promise<ExecSession>;
+  /** CPU (from two samples), memory, pids and network use of a running container. */
+  stats(idOrName: string): Promise<ContainerStats>;
+  /**
+   * The stdin (-i) and terminal (-t) of a container this engine process started with them;
+   * INVALID_STATE for any other (its output is in the logs).
+   */
+  attach(idOrName: string): RunAttachment;
 }
 
 const SIGNAL_NAMES = Object.fromEntries(
@@ -83,6 +111,7 @@ export async function createEngine(
   fs.mkdirSync(store.containersDir, { recursive: true, mode: 0o700 });
   fs.mkdirSync(`${config.runRoot}/containers`, { recursive: true, mode: 0o700 });
   const lastCap = Number(fs.readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
+  const network = options.network ?? new ContainerNetwork(config);
   const pool = new ZygotePool(sys, options.poolSize ?? 2, {
     prepare: async (z) => {
       await cgroups.create(zygoteGroup(z.pid));
@@ -95,6 +124,20 @@ export async function createEngine(
   const states = new Map<string, ContainerState>();
   const live = new Map<string, Live>();
   for (const s of store.loadAll()) states.set(s.id, s);
+
+  const statsSampler = new StatsSampler(cgroups);
+  /** -i / -t containers started by this process: their stdin and terminal. */
+  const attachments = new Map<string, RunAttachment>();
+
+  /** A running container and its init's host PID; INVALID_STATE "…is not running" otherwise. */
+  function runningInit(idOrName: string): { s: ContainerState; pid: number } {
+    const s = resolve(idOrName);
+    const l = live.get(s.id);
+    if (!l || !canStop(s) || !isSameProcessAlive(l.pid, s.pidStartTime)) {
+      throw new RuntimeError("INVALID_STATE", `container ${s.name} is not running`, { id: s.id });
+    }
+    return { s, pid: l.pid };
+  }
 
   function resolve(idOrName: string): ContainerState {
     const exact = states.get(idOrName);
@@ -131,7 +174,7 @@ export async function createEngine(
     how: { code: number | null; signal: string | null },
     l: Live | undefined,
   ): Promise<ExitResult> {
-    if (closed) return { exitCode: -1, oomKilled: false, signal: null };
+    if (closed) return { exitCode: -1, oomKilled: false, signal: null, reason: "exited" };
     const paths = containerPaths(config, id);
     if (l) {
       // Drain what the app wrote before it died; a daemonised grandchild may hold stdout longer.
@@ -156,12 +199,19 @@ export async function createEngine(
     }
     let oomKilled = false;
     try {
+      // Each start gets a fresh group (a renamed zygote group, never memory-limited before), so
+      // any kill the OOM killer counted there happened while this run's limit applied.
       oomKilled = (await cgroups.oomKillCount(id)) > 0;
     } catch {
       // the group may never have been created
     }
     await cgroups.destroy(id).catch(() => {});
+    await network.detach(id).catch((e) => {
+      process.emitWarning(`detaching the network of container ${id}: ${(e as Error).message}`);
+    });
     live.delete(id);
+    statsSampler.forget(id);
+    const reason = exitReason(oomKilled, signal);
     const s = states.get(id);
     if (s) {
       save({
@@ -172,17 +222,20 @@ export async function createEngine(
         exitCode,
         signal,
         oomKilled,
+        exitReason: reason,
+        network: null,
         finishedAt: new Date().toISOString(),
       });
-      if (s.options.autoRemove) await removeFiles(id);
+      if (s.options.rm) await removeFiles(id);
     }
-    return { exitCode, oomKilled, signal };
+    return { exitCode, oomKilled, signal, reason };
   }
 
   async function removeFiles(id: string): Promise<void> {
     const paths = containerPaths(config, id);
     await store.flush(id);
     await cgroups.destroy(id).catch(() => {});
+    await network.detach(id);
     fs.rmSync(paths.runDir, { recursive: true, force: true });
     fs.rmSync(paths.dir, { recursive: true, force: true });
     states.delete(id);
@@ -214,57 +267,34 @@ export async function createEngine(
   }
   for (const s of states.values()) adopt(s);
 
-  async function create(input: RunOptionsInput): Promise<ContainerState> {
-    const opts = runOptionsSchema.parse(input);
-    if (!fs.statSync(opts.rootfs, { throwIfNoEntry: false })?.isDirectory()) {
-      throw new RuntimeError("INVALID_ARGUMENT", `rootfs ${opts.rootfs} is not a directory`, {
-        rootfs: opts.rootfs,
-      });
-    }
+  async function create(input: RunInput | LegacyRunInput): Promise<ContainerState> {
+    const request = toRunRequest(input);
     const id = randomBytes(32).toString("hex");
-    const name = opts.name ?? `berth-${id.slice(0, 12)}`;
+    const name = request.options.name ?? `berth-${id.slice(0, 12)}`;
     if ([...states.values()].some((s) => s.name === name)) {
       throw new RuntimeError("CONFLICT", `the container name ${name} is already in use`, { name });
     }
-    const paths = containerPaths(config, id);
-    try {
-      for (const d of [paths.dir, paths.upper, paths.work, paths.merged, paths.runDir]) {
-        fs.mkdirSync(d, { recursive: true, mode: 0o700 });
-      }
-      const hostname = opts.hostname ?? id.slice(0, 12);
-      fs.writeFileSync(
-        paths.hosts,
-        `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.1.1\t${hostname}\n`,
-      );
-      fs.writeFileSync(paths.hostname, `${hostname}\n`);
-      fs.writeFileSync(
-        paths.resolvConf,
-        opts.network === "host" ? fs.readFileSync("/etc/resolv.conf") : "",
-      );
-      for (const fifo of [paths.stdoutFifo, paths.stderrFifo]) mkfifo(sys, fifo);
-      const s: ContainerState = {
-        id,
-        name,
-        status: "created",
-        createdAt: new Date().toISOString(),
-        startedAt: null,
-        finishedAt: null,
-        pid: null,
-        pidStartTime: null,
-        exitCode: null,
-        signal: null,
-        oomKilled: false,
-        error: null,
-        options: { ...opts, hostname },
-      };
-      save(s);
-      return s;
-    } catch (e) {
-      fs.rmSync(paths.dir, { recursive: true, force: true });
-      fs.rmSync(paths.runDir, { recursive: true, force: true });
-      states.delete(id);
-      throw e;
-    }
+    // Synchronous from the name check to the state being recorded: no second create can take it.
+    createContainerFiles({ id, request, config, paths: containerPaths(config, id), sys });
+    const s: ContainerState = {
+      id,
+      name,
+      status: "created",
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      pid: null,
+      pidStartTime: null,
+      exitCode: null,
+      signal: null,
+      oomKilled: false,
+      exitReason: null,
+      error: null,
+      network: null,
+      options: request.options,
+    };
+    save(s);
+    return s;
   }
 
   async function start(idOrName: string): Promise<ContainerState> {
@@ -276,17 +306,24 @@ export async function createEngine(
     fs.rmSync(paths.exitStatus, { force: true });
     const { log, readers } = openStreams(paths, true);
     let result: Awaited<ReturnType<typeof startContainer>>;
+    let stdio: RunStdio | null = null;
     try {
+      const logLimits = { maxBytes: config.logMaxBytes, maxFiles: config.logMaxFiles };
+      stdio = openRunStdio(sys, paths, logLimits, s.options);
       result = await startContainer({
+        ...(stdio ? { stdio: stdio.host } : {}),
         id: s.id,
+        spec: readContainerSpec(paths),
         options: s.options,
         paths,
         pool,
         cgroups,
+        network,
         initBinary,
         lastCap,
       });
     } catch (e) {
+      stdio?.close();
       for (const r of readers) r.close();
       log.close();
       save({ ...s, error: (e as Error).message });
@@ -304,6 +341,15 @@ export async function createEngine(
     };
     l.exited = zygote.exited.then((how) => finishExit(s.id, how, l));
     live.set(s.id, l);
+    if (stdio) {
+      const io = stdio;
+      io.started();
+      attachments.set(s.id, io.attachment);
+      void zygote.exited.then(() => {
+        io.exited();
+        if (attachments.get(s.id) === io.attachment) attachments.delete(s.id);
+      });
+    }
     const running: ContainerState = {
       ...s,
       status: "running",
@@ -314,6 +360,8 @@ export async function createEngine(
       exitCode: null,
       signal: null,
       oomKilled: false,
+      exitReason: null,
+      network: result.network,
       error: result.notFound ?? null,
     };
     // A container that already failed (command not found) goes straight to exited in finishExit.
@@ -329,9 +377,15 @@ export async function createEngine(
       throw new RuntimeError("INVALID_STATE", `container ${s.name} is not running`, { id: s.id });
     }
     // SIGKILL to the init ends the PID namespace; other signals go to the app (the init's child):
-    // a namespace's init ignores signals it has no handler for.
-    const target = signal === "SIGKILL" ? l.pid : (childPids(l.pid)[0] ?? l.pid);
-    signalProcess(target, signal);
+    // a namespace's init ignores signals it has no handler for. Right after start the init may
+    // not have forked the app yet: wait for it (briefly) rather than signal the init in vain.
+    let app = childPids(l.pid)[0];
+    for (let waited = 0; signal !== "SIGKILL" && app === undefined && waited < 1000; waited += 5) {
+      if (!isSameProcessAlive(l.pid, s.pidStartTime)) break;
+      await new Promise((r) => setTimeout(r, 5));
+      app = childPids(l.pid)[0];
+    }
+    signalProcess(signal === "SIGKILL" ? l.pid : (app ?? l.pid), signal);
   }
 
   async function wait(idOrName: string): Promise<ExitResult> {
@@ -339,21 +393,28 @@ export async function createEngine(
     const l = live.get(s.id);
     if (l) return l.exited;
     if (s.status === "exited") {
-      return { exitCode: s.exitCode ?? 0, oomKilled: s.oomKilled, signal: s.signal };
+      return {
+        exitCode: s.exitCode ?? 0,
+        oomKilled: s.oomKilled,
+        signal: s.signal,
+        reason: s.exitReason ?? exitReason(s.oomKilled, s.signal),
+      };
     }
     throw new RuntimeError("INVALID_STATE", `container ${s.name} has not been started`, {
       id: s.id,
     });
   }
 
-  async function stop(idOrName: string, timeoutSec = 10): Promise<ContainerState> {
+  async function stop(idOrName: string, timeoutSec?: number): Promise<ContainerState> {
     const s = resolve(idOrName);
     const l = live.get(s.id);
     if (!l) return s;
-    await kill(s.id, "SIGTERM");
+    const stopSignal = (s.options.stopSignal && SIGNAL_NAMES[s.options.stopSignal]) || "SIGTERM";
+    await kill(s.id, stopSignal as NodeJS.Signals);
+    const timeoutMs = (timeoutSec ?? s.options.stopTimeout ?? 10) * 1000;
     const timedOut = await Promise.race([
       l.exited.then(() => false),
-      new Promise<boolean>((r) => setTimeout(() => r(true), timeoutSec * 1000).unref()),
+      new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
     ]);
     if (timedOut) signalProcess(l.pid, "SIGKILL");
     await l.exited;
@@ -385,7 +446,10 @@ export async function createEngine(
       try {
         return await start(s.id);
       } catch (e) {
-        await removeFiles(s.id);
+        // The start's own rollback has undone its part; the original error is what to report.
+        await removeFiles(s.id).catch((undo) => {
+          process.emitWarning(`removing container ${s.id} after a failed start: ${undo}`);
+        });
         throw e;
       }
     },
@@ -401,6 +465,28 @@ export async function createEngine(
       readLogs(containerPaths(config, resolve(idOrName).id).log, config.logMaxFiles),
     remove,
     warm: () => pool.warm(),
+    async exec(idOrName, execOptions) {
+      const { s, pid } = runningInit(idOrName);
+      const spec = readContainerSpec(containerPaths(config, s.id));
+      const target = { id: s.id, name: s.name, initPid: pid, spec };
+      return execInContainer(target, execOptions, { cgroups, sys, lastCap });
+    },
+    attach(idOrName) {
+      const s = resolve(idOrName);
+      const a = attachments.get(s.id);
+      if (!a) {
+        throw new RuntimeError(
+          "INVALID_STATE",
+          `container ${s.name} is not running with -i or -t started by this engine`,
+          { id: s.id },
+        );
+      }
+      return a;
+    },
+    async stats(idOrName) {
+      const { s, pid } = runningInit(idOrName);
+      return statsSampler.sample(s.id, s.name, pid);
+    },
     async close() {
       closed = true;
       await pool.close();
@@ -421,9 +507,4 @@ function readExitStatus(file: string): number | null {
   } catch {
     return null;
   }
-}
-
-function mkfifo(sys: Syscalls, path: string): void {
-  const S_IFIFO = 0o010000;
-  sys.mknod(path, S_IFIFO | 0o600, 0);
 }

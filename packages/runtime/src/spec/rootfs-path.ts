@@ -9,49 +9,31 @@ import {
 } from "node:fs";
 import { posix } from "node:path";
 import { RuntimeError } from "../errors.ts";
-
-const MAX_SYMLINKS = 40;
+import { resolveInRoot } from "./resolve-in-root.mjs";
 
 /**
  * The host path of `path` inside the root filesystem `rootfs`, resolving symlinks as if `rootfs`
  * were `/`: absolute links restart at `rootfs`, and `..` never climbs above it (like
  * filepath-securejoin). Components that do not exist are appended as they are. Throws
- * INVALID_ARGUMENT after 40 links (ELOOP).
+ * INVALID_ARGUMENT after 40 links (ELOOP). The zygote runs the same resolver for mount targets.
  */
 export function resolveInRootfs(rootfs: string, path: string): string {
-  const root = posix.resolve(rootfs);
-  let pending = path.split("/").filter((c) => c !== "" && c !== ".");
-  const resolved: string[] = [];
-  let links = 0;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === "..") {
-      resolved.pop();
-      continue;
+  try {
+    return resolveInRoot(posix.resolve(rootfs), path, readlinkOrNull);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ELOOP") {
+      throw new RuntimeError("INVALID_ARGUMENT", (e as Error).message);
     }
-    const hostPath = posix.join(root, ...resolved, part);
-    let isLink = false;
-    try {
-      isLink = lstatSync(hostPath).isSymbolicLink();
-    } catch {
-      // Missing: keep the rest as it is.
-    }
-    if (!isLink) {
-      resolved.push(part);
-      continue;
-    }
-    if (++links > MAX_SYMLINKS) {
-      throw new RuntimeError(
-        "INVALID_ARGUMENT",
-        `too many symlinks resolving ${path} in ${rootfs}`,
-      );
-    }
-    const target = readlinkSync(hostPath);
-    const targetParts = target.split("/").filter((c) => c !== "" && c !== ".");
-    if (target.startsWith("/")) resolved.length = 0;
-    pending = [...targetParts, ...pending];
+    throw e;
   }
-  return posix.join(root, ...resolved);
+}
+
+function readlinkOrNull(hostPath: string): string | null {
+  try {
+    return lstatSync(hostPath).isSymbolicLink() ? readlinkSync(hostPath) : null;
+  } catch {
+    return null;
+  }
 }
 
 const MAX_ETC_FILE_BYTES = 16 * 1024 * 1024;

@@ -15,12 +15,19 @@ export const MS = {
   NOSUID: 2,
   NODEV: 4,
   NOEXEC: 8,
+  SYNCHRONOUS: 16,
   REMOUNT: 32,
+  MANDLOCK: 64,
+  DIRSYNC: 128,
   NOATIME: 1024,
+  NODIRATIME: 2048,
   BIND: 4096,
   REC: 16384,
+  UNBINDABLE: 1 << 17,
   PRIVATE: 1 << 18,
   SLAVE: 1 << 19,
+  SHARED: 1 << 20,
+  RELATIME: 1 << 21,
   STRICTATIME: 1 << 24,
 } as const;
 
@@ -47,6 +54,7 @@ export const PR = {
   CAPBSET_DROP: 24,
   SET_NO_NEW_PRIVS: 38,
   CAP_AMBIENT: 47,
+  CAP_AMBIENT_RAISE: 2,
   CAP_AMBIENT_CLEAR_ALL: 4,
 } as const;
 
@@ -69,6 +77,12 @@ export const RLIMIT = {
   NOFILE: 7,
   MEMLOCK: 8,
   AS: 9,
+  LOCKS: 10,
+  SIGPENDING: 11,
+  MSGQUEUE: 12,
+  NICE: 13,
+  RTPRIO: 14,
+  RTTIME: 15,
 } as const;
 
 /** The highest capability number this kernel knows (CAP_CHECKPOINT_RESTORE). */

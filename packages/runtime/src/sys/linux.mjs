@@ -68,6 +68,8 @@ const f = {
   execve: libc.func("int execve(const char *, const char **, const char **)"),
   syscall: libc.func("long syscall(long, ...)"),
   umask: libc.func("uint32_t umask(uint32_t)"),
+  socket: libc.func("int socket(int, int, int)"),
+  readlink: libc.func("long readlink(const char *, void *, size_t)"),
 };
 
 // Registers the struct type by name for the setrlimit prototype below.
@@ -138,12 +140,13 @@ export const linuxSyscalls = {
       r,
     );
   },
-  seccompInstall(filter) {
+  seccompInstall(filter, flags = 0) {
     // `filter` is the BPF program as bytes: struct sock_filter[] (8 bytes each).
     const prog = { len: filter.length / 8, filter: Buffer.from(filter) };
-    // SECCOMP_SET_MODE_FILTER = 1, no flags: the filter applies to this thread, which execs next.
-    const r = f.syscall(NR.seccomp, "int", 1, "int", 0, koffi.pointer(SockFprog), prog);
-    return void check("seccomp", [`<${prog.len} instructions>`], "seccomp(SET_MODE_FILTER)", r);
+    // SECCOMP_SET_MODE_FILTER = 1; without TSYNC the filter applies to this thread, which execs next.
+    const r = f.syscall(NR.seccomp, "int", 1, "uint", flags, koffi.pointer(SockFprog), prog);
+    const args = [`<${prog.len} instructions>`, flags];
+    return void check("seccomp", args, "seccomp(SET_MODE_FILTER)", r);
   },
   setresuid(r, e, s) {
     const res = f.syscall(NR.setresuid, "int", r, "int", e, "int", s);
@@ -210,6 +213,51 @@ export const linuxSyscalls = {
     if (st === undefined) return "missing";
     return st.isDirectory() ? "dir" : "file";
   },
+  interfaceUp(name) {
+    // struct ifreq: char ifr_name[16], then a union whose first member is short ifr_flags.
+    const SIOCGIFFLAGS = 0x8913;
+    const SIOCSIFFLAGS = 0x8914;
+    const IFF_UP = 1;
+    const AF_INET = 2;
+    const SOCK_DGRAM_CLOEXEC = 2 | 0o2000000;
+    const ifr = Buffer.alloc(40);
+    ifr.write(name, 0, 15);
+    const fd = check(
+      "socket",
+      [AF_INET, SOCK_DGRAM_CLOEXEC, 0],
+      undefined,
+      f.socket(AF_INET, SOCK_DGRAM_CLOEXEC, 0),
+    );
+    try {
+      check(
+        "ioctl",
+        [fd, "SIOCGIFFLAGS", name],
+        `get flags of ${name}`,
+        f.ioctl(fd, SIOCGIFFLAGS, "void *", ifr),
+      );
+      ifr.writeInt16LE(ifr.readInt16LE(16) | IFF_UP, 16);
+      check(
+        "ioctl",
+        [fd, "SIOCSIFFLAGS", name],
+        `bring ${name} up`,
+        f.ioctl(fd, SIOCSIFFLAGS, "void *", ifr),
+      );
+    } finally {
+      f.close(fd);
+    }
+  },
+  readlink(path) {
+    // Through libc, not fs.readlinkSync: a plain directory (EINVAL) is the common answer when
+    // resolving mount targets, and a thrown-and-caught Node error per path component is slow.
+    const buf = Buffer.alloc(4096);
+    const n = Number(f.readlink(path, buf, buf.length));
+    if (n >= 0) return buf.toString("utf8", 0, n);
+    const errno = koffi.errno();
+    const { EINVAL, ENOENT, ENOTDIR } = koffi.os.errno;
+    if (errno === EINVAL || errno === ENOENT || errno === ENOTDIR) return null;
+    throw new SysError("readlink", [path], errno, `readlink ${path}`);
+  },
+
   lookPath(command, pathVar) {
     const candidates = command.includes("/")
       ? [command]

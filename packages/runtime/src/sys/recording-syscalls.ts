@@ -22,7 +22,11 @@ export class RecordingSyscalls implements Syscalls {
   private nextFd = 100;
   failures: InjectedFailure[] = [];
 
-  constructor(readonly files: Record<string, "dir" | "file"> = {}) {}
+  constructor(
+    readonly files: Record<string, "dir" | "file"> = {},
+    /** Symlinks: path → target, answered by `readlink`. */
+    readonly links: Record<string, string> = {},
+  ) {}
 
   failOn(failure: InjectedFailure): this {
     this.failures.push(failure);
@@ -87,8 +91,8 @@ export class RecordingSyscalls implements Syscalls {
   capset(effective: bigint, permitted: bigint, inheritable: bigint) {
     this.record("capset", [effective, permitted, inheritable]);
   }
-  seccompInstall(filter: Uint8Array) {
-    this.record("seccompInstall", [filter]);
+  seccompInstall(filter: Uint8Array, flags = 0) {
+    this.record("seccompInstall", [filter, flags]);
   }
   setresuid(r: number, e: number, s: number) {
     this.record("setresuid", [r, e, s]);
@@ -143,6 +147,13 @@ export class RecordingSyscalls implements Syscalls {
   umask(mask: number) {
     this.record("umask", [mask]);
     return 0o22;
+  }
+  interfaceUp(name: string) {
+    this.record("interfaceUp", [name]);
+  }
+  readlink(path: string) {
+    this.record("readlink", [path]);
+    return this.links[path] ?? null;
   }
   statKind(path: string) {
     this.record("statKind", [path]);

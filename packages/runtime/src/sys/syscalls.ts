@@ -31,8 +31,8 @@ export interface Syscalls {
   prctl(option: number, arg2?: number, arg3?: number, arg4?: number, arg5?: number): number;
   /** capset(2) v3 for this thread: 64-bit masks of effective, permitted, inheritable. */
   capset(effective: bigint, permitted: bigint, inheritable: bigint): void;
-  /** seccomp(SECCOMP_SET_MODE_FILTER) with a BPF program (struct sock_filter[] bytes). */
-  seccompInstall(filter: Uint8Array): void;
+  /** seccomp(SECCOMP_SET_MODE_FILTER, flags) with a BPF program (struct sock_filter[] bytes). */
+  seccompInstall(filter: Uint8Array, flags?: number): void;
   /** Raw setresuid(2): this thread only, unlike glibc's all-threads wrapper. */
   setresuid(r: number, e: number, s: number): void;
   /** Raw setresgid(2): this thread only. */
@@ -67,6 +67,10 @@ export interface Syscalls {
   umask(mask: number): number;
   /** stat(2) reduced to what mount logic needs (masked paths: tmpfs on dirs, /dev/null on files). */
   statKind(path: string): "dir" | "file" | "missing";
+  /** Sets IFF_UP on a network interface of the current network namespace (lo of a new one). */
+  interfaceUp(name: string): void;
+  /** readlink(2) without following: the link's target, or null when `path` is no symlink or missing. */
+  readlink(path: string): string | null;
   /** execvp's PATH search in the current root; throws ENOENT "command not found: X". */
   lookPath(command: string, pathVar: string): string;
 }
