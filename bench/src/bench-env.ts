@@ -1,21 +1,4 @@
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 /** The repository root, where `./berth` lives. */
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
-    });
-  });
-}

@@ -24,6 +24,19 @@ const envSchema = z.object({
     .string()
     .regex(/^berth[a-z0-9-]*$/, "BERTH_CGROUP_PARENT must match berth[a-z0-9-]*")
     .optional(),
+  /** The host bridge that bridge-mode containers join; tests use berth-t<N> (at most 15 chars). */
+  BERTH_BRIDGE: z
+    .string()
+    .regex(/^berth[a-z0-9-]{0,10}$/, "BERTH_BRIDGE must match berth[a-z0-9-]{0,10}")
+    .default("berth0"),
+  /** The bridge's IPv4 subnet (host-local IPAM hands out addresses from it). */
+  BERTH_SUBNET: z
+    .string()
+    .regex(
+      /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/,
+      "BERTH_SUBNET must be an IPv4 CIDR such as 10.89.0.0/16",
+    )
+    .default("10.89.0.0/16"),
 });
 
 export type CliEnv = z.infer<typeof envSchema>;

@@ -4,7 +4,8 @@ import { chmod, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort, repoRoot } from "../bench-env.ts";
+import { freePort } from "@berth/runtime/free-port";
+import { repoRoot } from "../bench-env.ts";
 import { type Benchmark, median, timeMs } from "../harness.ts";
 
 const run = promisify(execFile);

@@ -1,71 +1,9 @@
-import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { freePort } from "@berth/runtime/free-port";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const exec = promisify(execFile);
-const berthScript = fileURLToPath(new URL("../../../../berth", import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real ./berth script (as root) with Berth's directories moved under `base`. */
-/** A temporary base directory the unprivileged postgres user can traverse (mkdtemp makes 0700). */
-async function tempBase(label: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `berth-test-cli-${label}-`));
-  await chmod(dir, 0o755);
-  return dir;
-}
-
-async function berth(
-  base: string,
-  args: string[],
-  extraEnv: Record<string, string> = {},
-): Promise<Run> {
-  const env = {
-    ...process.env,
-    BERTH_DATA_DIR: join(base, "data"),
-    BERTH_RUN_DIR: join(base, "run"),
-    BERTH_LOG_DIR: join(base, "log"),
-    // The engine daemon that `up` starts makes its cgroups under a test parent.
-    BERTH_CGROUP_PARENT: `berth-test-cli-${process.pid}`,
-    ...extraEnv,
-  };
-  try {
-    const { stdout, stderr } = await exec(berthScript, args, { env });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-/** Alive means it exists and is not a zombie waiting for its parent (PID 1) to reap it. */
-function pidAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return !/^Z|^X/.test(stat.slice(stat.lastIndexOf(")") + 2));
-  } catch {
-    return false;
-  }
-}
+import { berth, pidAlive, tempBase } from "./berth-script.test-support.ts";
 
 describe("./berth up, status, down", () => {
   let base: string;

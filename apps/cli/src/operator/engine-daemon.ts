@@ -8,6 +8,8 @@ export function engineDaemonSettings(env: CliEnv): DaemonSettings {
     root: join(env.BERTH_DATA_DIR, "runtime"),
     runRoot: join(env.BERTH_RUN_DIR, "runtime"),
     logDir: env.BERTH_LOG_DIR,
+    bridgeName: env.BERTH_BRIDGE,
+    subnet: env.BERTH_SUBNET,
     ...(env.BERTH_CGROUP_PARENT ? { cgroupParent: env.BERTH_CGROUP_PARENT } : {}),
   };
 }

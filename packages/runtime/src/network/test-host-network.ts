@@ -91,17 +91,7 @@ s.on("end", () => { process.stdout.write(out); process.exit(0); });`;
   });
 }
 
-/** A port nobody listens on right now, on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "./free-port.ts";
 
 export function iptablesSave(): string {
   return execFileSync("iptables-save", { encoding: "utf8" });
