@@ -1,5 +1,4 @@
 import { readdir, readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
 import { startThrowawayPostgres, type ThrowawayPostgres } from "@berth/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { berth, tempBase } from "./berth-script.test-support.ts";

@@ -70,6 +70,8 @@ export interface CgroupDriver {
   destroyParentIfEmpty(): Promise<boolean>;
   /** Whether the group exists. */
   exists(name: string): Promise<boolean>;
+  /** The names of the groups below the parent (in any hierarchy), sorted. */
+  list(): Promise<string[]>;
   /** The group's directories, for inspect. */
   paths(name: string): CgroupPaths;
 }

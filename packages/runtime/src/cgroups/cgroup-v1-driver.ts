@@ -293,6 +293,14 @@ export class CgroupV1Driver implements CgroupDriver {
     return this.#groupDirs(name).some((dir) => this.#deps.fs.exists(dir));
   }
 
+  async list(): Promise<string[]> {
+    const names = new Set<string>();
+    for (const root of this.#roots()) {
+      for (const name of childGroups(this.#deps.fs, join(root, this.#parent))) names.add(name);
+    }
+    return [...names].sort();
+  }
+
   paths(name: string): CgroupPaths {
     assertCgroupName(name);
     const paths: CgroupPaths = {};

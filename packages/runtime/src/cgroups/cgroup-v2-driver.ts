@@ -280,6 +280,10 @@ export class CgroupV2Driver implements CgroupDriver {
     return this.#deps.fs.exists(this.#groupDir(name));
   }
 
+  async list(): Promise<string[]> {
+    return childGroups(this.#deps.fs, this.#parentDir()).sort();
+  }
+
   paths(name: string): CgroupPaths {
     assertCgroupName(name);
     return { unified: this.#groupDir(name) };

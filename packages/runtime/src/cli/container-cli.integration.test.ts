@@ -1,18 +1,34 @@
 import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveRuntimeConfig } from "../config.ts";
 import { busyboxRootfs } from "../container/test-busybox-rootfs.ts";
 import { stopDaemon } from "../daemon/daemon-control.ts";
 import { isDaemonProcess, runningDaemonPid } from "../daemon/daemon-files.ts";
+import { ContainerNetwork } from "../network/container-network.ts";
+import { freePort } from "../network/free-port.ts";
+import {
+  bridgePorts,
+  type HostNetworkSnapshot,
+  iptablesSave,
+  linkNames,
+  restoreHostNetwork,
+  snapshotHostNetwork,
+} from "../network/test-host-network.ts";
 
 const exec = promisify(execFile);
 const berthScript = fileURLToPath(new URL("../../../../berth", import.meta.url));
 const isRoot = process.getuid?.() === 0;
 const CGROUP_PARENT = `berth-test-cli-${process.pid}`;
+// The daemon's bridge and subnet, test-only (the network and engine suites use 10.213.61/62).
+const BRIDGE = "berth-tcli1";
+const SUBNET_PREFIX = "10.213.63.";
+const canBridge = isRoot && fs.existsSync("/usr/lib/cni/bridge");
 
 interface Run {
   code: number;
@@ -23,6 +39,7 @@ interface Run {
 let base: string;
 let rootfs: string;
 let env: NodeJS.ProcessEnv;
+let hostBefore: HostNetworkSnapshot | undefined;
 
 /** The real `./berth container …`, with every Berth directory under the test's base. */
 async function berth(...args: string[]): Promise<Run> {
@@ -62,6 +79,20 @@ async function runDetached(...args: string[]): Promise<string> {
   return id;
 }
 
+function httpGet(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/index.html", timeout: 1000 }, (res) => {
+      let body = "";
+      res.on("data", (b) => {
+        body += b;
+      });
+      res.on("end", () => resolve(body));
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", (e: NodeJS.ErrnoException) => resolve(`ERR:${e.code}`));
+  });
+}
+
 const runRoot = () => path.join(base, "run", "runtime");
 const containersDir = () => path.join(base, "data", "runtime", "containers");
 const containerDirs = () => (fs.existsSync(containersDir()) ? fs.readdirSync(containersDir()) : []);
@@ -86,6 +117,7 @@ async function until(check: () => Promise<boolean> | boolean, ms = 10_000): Prom
 describe.skipIf(!isRoot)("./berth container (real daemon, real kernel)", () => {
   beforeAll(() => {
     rootfs = busyboxRootfs();
+    hostBefore = snapshotHostNetwork();
     base = fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-cli-"));
     fs.chmodSync(base, 0o755);
     env = {
@@ -94,6 +126,8 @@ describe.skipIf(!isRoot)("./berth container (real daemon, real kernel)", () => {
       BERTH_RUN_DIR: path.join(base, "run"),
       BERTH_LOG_DIR: path.join(base, "log"),
       BERTH_CGROUP_PARENT: CGROUP_PARENT,
+      BERTH_BRIDGE: BRIDGE,
+      BERTH_SUBNET: `${SUBNET_PREFIX}0/24`,
     };
   });
 
@@ -103,8 +137,8 @@ describe.skipIf(!isRoot)("./berth container (real daemon, real kernel)", () => {
       if (ids.length > 0) await berth("rm", "-f", ...ids);
     }
     await stopDaemon({ runRoot: runRoot() });
-    // The killed daemon's idle zygotes exit by themselves, but nobody removes their (empty)
-    // zygote-<pid> groups: remove the test parent's children first.
+    // A daemon removes its own zygote groups on close and a dead one's at start; should any
+    // be left (a failed test), remove the test parent's children first.
     for (const ctrl of fs.readdirSync("/sys/fs/cgroup")) {
       const dir = `/sys/fs/cgroup/${ctrl}/${CGROUP_PARENT}`;
       if (!fs.existsSync(dir)) continue;
@@ -113,7 +147,18 @@ describe.skipIf(!isRoot)("./berth container (real daemon, real kernel)", () => {
       }
       fs.rmdirSync(dir);
     }
+    await new ContainerNetwork(
+      resolveRuntimeConfig({
+        root: path.join(base, "data", "runtime"),
+        runRoot: path.join(base, "run", "runtime"),
+        bridgeName: BRIDGE,
+        subnet: `${SUBNET_PREFIX}0/24`,
+      }),
+    ).removeBridge();
     fs.rmSync(base, { recursive: true, force: true });
+    if (hostBefore) restoreHostNetwork(hostBefore);
+    expect(linkNames()).not.toContain(BRIDGE);
+    expect(iptablesSave()).not.toContain(BRIDGE);
   });
 
   it("run (foreground) starts the daemon, streams stdout and stderr, and returns the exit code", async () => {
@@ -225,6 +270,10 @@ describe.skipIf(!isRoot)("./berth container (real daemon, real kernel)", () => {
     expect(ps.stdout).toContain(id.slice(0, 12));
     const next = runningDaemonPid(path.join(runRoot(), "engine.pid"));
     expect(next).not.toBe(daemon);
+    // The killed daemon's idle zygotes exited; the new daemon removed their zygote-<pid> groups.
+    const memoryParent = `/sys/fs/cgroup/memory/${CGROUP_PARENT}`;
+    const zygoteGroups = fs.readdirSync(memoryParent).filter((n) => n.startsWith("zygote-"));
+    for (const g of zygoteGroups) expect(pidAlive(Number(g.slice("zygote-".length))), g).toBe(true);
     let lines: string[] = [];
     await until(async () => {
       lines = (await berth("logs", id)).stdout.split("\n").filter((l) => l !== "");
@@ -293,6 +342,44 @@ describe.skipIf(!isRoot)("./berth container (real daemon, real kernel)", () => {
     expect(r.stdout).toBe("got line one\n");
     expect(r.code).toBe(0);
   });
+
+  it.skipIf(!canBridge)(
+    "run -d on the default bridge network: -p publishes a port, inspect shows the address",
+    async () => {
+      const port = await freePort();
+      const r = await berth(
+        "run",
+        "-d",
+        "-p",
+        `${port}:80`,
+        "--rootfs",
+        rootfs,
+        "sh",
+        "-c",
+        "mkdir -p /www && echo hello-through-the-daemon > /www/index.html && exec httpd -f -p 80 -h /www",
+      );
+      expect(r.stderr).not.toMatch(/berth: (?!the engine daemon is not running)/);
+      expect(r.code).toBe(0);
+      const id = r.stdout.trim();
+      const [state] = JSON.parse((await berth("inspect", id)).stdout);
+      expect(state.options.network).toBe("bridge");
+      expect(state.network.ip.startsWith(SUBNET_PREFIX)).toBe(true);
+      expect(state.network.portMappings).toEqual([
+        { hostPort: port, containerPort: 80, protocol: "tcp" },
+      ]);
+      expect(bridgePorts(BRIDGE)).toHaveLength(1);
+      expect((await berth("ps")).stdout).toMatch(new RegExp(`${id.slice(0, 12)}.*${port}->80`));
+      let body = "";
+      for (let i = 0; i < 30 && !body.includes("hello"); i++) {
+        body = await httpGet(port);
+        if (!body.includes("hello")) await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(body).toBe("hello-through-the-daemon\n");
+      expect((await berth("rm", "-f", id)).code).toBe(0);
+      expect(bridgePorts(BRIDGE)).toEqual([]);
+      expect(iptablesSave()).not.toContain(`--dport ${port} `);
+    },
+  );
 
   it("bad input gets one clear line, exit 125, and leaves nothing behind", async () => {
     await runDetached("--name", "berth-test-taken", "sleep", "3600");

@@ -1,12 +1,11 @@
 import { RuntimeError } from "../errors.ts";
-import { capabilityMask, capabilityNumber } from "../security/capabilities.ts";
-import { compileSeccomp } from "../security/seccomp/compile-filter.ts";
 import { DEFAULT_PATH_ENV } from "../spec/docker-defaults.ts";
 import { mergeEnv } from "../spec/env.ts";
 import type { NamespaceType, OciProcess, OciSpec } from "../spec/oci-schema.ts";
 import type { ResolvedUser } from "../spec/user-resolver.ts";
-import { CLONE, CLOSE_RANGE_CLOEXEC, F_SETFD, O, PR, RLIMIT, TIOCSCTTY } from "../sys/constants.ts";
-import type { PlanArg, PlanStep } from "./start-plan.ts";
+import { CLONE, F_SETFD, O, TIOCSCTTY } from "../sys/constants.ts";
+import { privilegeDropSteps, rlimitSteps, step } from "./privilege-drop.ts";
+import type { PlanStep } from "./start-plan.ts";
 
 /** Three phases, as for a start: the exec zygote resolves the command between them. */
 export interface ExecPlan {
@@ -97,26 +96,15 @@ const JOIN_ORDER: [NamespaceType, string, number][] = [
   ["cgroup", "cgroup", CLONE.NEWCGROUP],
 ];
 
-const step = (call: PlanStep["call"], ...args: PlanArg[]): PlanStep => ({ call, args });
-
-function rlimitNumber(type: string): number {
-  const n = RLIMIT[type.replace(/^RLIMIT_/, "") as keyof typeof RLIMIT];
-  if (n === undefined)
-    throw new RuntimeError("INVALID_ARGUMENT", `rlimit ${type} is not supported`);
-  return n;
-}
-
 /**
  * The syscalls that move an exec zygote — a Node process the engine spawned with the container's
  * PID namespace as pid_for_children, already moved into the container's cgroup — into the
  * running container and exec `process` there. Every namespace file is opened before the first
  * setns (the host's /proc is gone once the mount namespace is joined); unshare(CLONE_FS) comes
  * first because setns(CLONE_NEWNS) refuses a thread sharing its fs_struct with Node's other
- * threads. Joining the mount namespace sets root and cwd to the container's root. Then the same
- * credential sequence as a start: seccomp first only without no_new_privs, the bounding set, uid
- * and gids with capabilities kept, capset, ambient, no_new_privs; fds 0-2 (the session's pipes or
- * pty slave, a controlling terminal with -t) lose FD_CLOEXEC, everything else closes at exec, and
- * the filter goes in last. Pure, like buildStartPlan: run-plan.mjs executes it.
+ * threads. Joining the mount namespace sets root and cwd to the container's root. Then the
+ * credential sequence a start uses too (privilege-drop.ts), with fds 0-2 — the session's pipes or
+ * pty slave, a controlling terminal with -t — losing FD_CLOEXEC. Pure, like buildStartPlan: run-plan.mjs executes it.
  */
 export function buildExecPlan(spec: OciSpec, proc: OciProcess, host: ExecHost): ExecPlan {
   const wanted = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
@@ -138,46 +126,22 @@ export function buildExecPlan(spec: OciSpec, proc: OciProcess, host: ExecHost): 
       step("close", { ref: `ns-${type}` }),
     ]),
     step("chdir", proc.cwd),
-    ...(proc.rlimits ?? []).map((r) => step("setrlimit", rlimitNumber(r.type), r.soft, r.hard)),
+    ...rlimitSteps(proc),
     step("umask", proc.user.umask ?? 0o022),
   ];
 
-  const caps = proc.capabilities ?? {};
-  const mask = (names: readonly string[] = []) => ({
-    big: `0x${capabilityMask(names).toString(16)}`,
+  const finish = privilegeDropSteps(spec, proc, {
+    lastCap: host.lastCap,
+    stdio: [
+      // The zygote is a session leader (spawned detached); the pty slave becomes its terminal.
+      ...(proc.terminal ? [step("ioctl", 0, TIOCSCTTY, 0)] : []),
+      step("fcntl", 0, F_SETFD, 0),
+      step("fcntl", 1, F_SETFD, 0),
+      step("fcntl", 2, F_SETFD, 0),
+    ],
+    keepBelow: 3,
+    execve: step("execve", { ref: "exe" }, proc.args, proc.env ?? []),
   });
-  const bounding = capabilityMask(caps.bounding ?? []);
-  const dropped: PlanStep[] = [];
-  for (let cap = 0; cap <= host.lastCap; cap++) {
-    if ((bounding & (1n << BigInt(cap))) === 0n) dropped.push(step("prctl", PR.CAPBSET_DROP, cap));
-  }
-  const seccomp = spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : null;
-  const seccompSteps = seccomp
-    ? [step("seccompInstall", { bytes: seccomp.bytes.toString("base64") }, seccomp.flags)]
-    : [];
-  const finish: PlanStep[] = [
-    ...(proc.noNewPrivileges ? [] : seccompSteps),
-    ...dropped,
-    step("prctl", PR.SET_KEEPCAPS, 1),
-    step("setgroups", proc.user.additionalGids ?? []),
-    step("setresgid", proc.user.gid, proc.user.gid, proc.user.gid),
-    step("setresuid", proc.user.uid, proc.user.uid, proc.user.uid),
-    step("prctl", PR.SET_KEEPCAPS, 0),
-    step("capset", mask(caps.effective), mask(caps.permitted), mask(caps.inheritable)),
-    step("prctl", PR.CAP_AMBIENT, PR.CAP_AMBIENT_CLEAR_ALL),
-    ...(caps.ambient ?? []).map((name) =>
-      step("prctl", PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, capabilityNumber(name)!),
-    ),
-    ...(proc.noNewPrivileges ? [step("prctl", PR.SET_NO_NEW_PRIVS, 1)] : []),
-    // The zygote is a session leader (spawned detached); the pty slave becomes its terminal.
-    ...(proc.terminal ? [step("ioctl", 0, TIOCSCTTY, 0)] : []),
-    step("fcntl", 0, F_SETFD, 0),
-    step("fcntl", 1, F_SETFD, 0),
-    step("fcntl", 2, F_SETFD, 0),
-    step("closeRange", 3, 0xffffffff, CLOSE_RANGE_CLOEXEC),
-    ...(proc.noNewPrivileges ? seccompSteps : []),
-    step("execve", { ref: "exe" }, proc.args, proc.env ?? []),
-  ];
   const pathVar = proc.env?.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH_ENV;
   return { setup, finish, command: proc.args[0]!, pathVar };
 }

@@ -2,9 +2,10 @@ import { describe, expect, it } from "vitest";
 import { buildOciSpec } from "../spec/build-oci-spec.ts";
 import type { OciSpec } from "../spec/oci-schema.ts";
 import { parseRunOptions } from "../spec/run-options.ts";
-import { CLONE, MS } from "../sys/constants.ts";
+import { CLONE, CLOSE_RANGE_CLOEXEC, F_SETFD, MS, PR, TIOCSCTTY } from "../sys/constants.ts";
 import { RecordingSyscalls } from "../sys/recording-syscalls.ts";
 import { INIT_PATH } from "./init-script.ts";
+import { type PlanFailure, planFailureError } from "./plan-failure.ts";
 import { runPlan } from "./run-plan.mjs";
 import { buildStartPlan, parseMountOptions, type StartHost } from "./start-plan.ts";
 
@@ -203,6 +204,55 @@ describe("buildStartPlan", () => {
     // Nothing after the failed step ran: no pivot_root, no exec.
     expect(failing.calls.at(-1)?.call).toBe("mount");
     expect(failing.calls).toHaveLength(8);
+  });
+
+  it("with -t: a pty of the container's devpts after pivot_root, fds 0-2 and the ctty", () => {
+    const sys = new RecordingSyscalls(BIN_TRUE);
+    const plan = buildStartPlan(spec(["-t"]), HOST);
+    expect(plan.console).toBe("console");
+    const saved = runPlan(sys, plan.setup);
+    saved.exe = sys.lookPath(plan.command, plan.pathVar);
+    runPlan(sys, plan.finish, saved);
+    const t = sys.trace();
+    // No host stdio is opened: only the exit-status file (bind mount points are created later).
+    expect(t[0]?.split(",")[0]).toBe(`open(${C}/exit-status`);
+    expect(t.some((c) => c.startsWith("open(/dev/null") || c.startsWith("open(/run/"))).toBe(false);
+    const ptmx = t.indexOf("ptmxOpen(/dev/pts/ptmx)");
+    expect(ptmx).toBeGreaterThan(t.indexOf("pivotRoot(.,.)"));
+    expect(t[ptmx + 1]).toBe(`ptyPeer(${saved.console})`);
+    expect(plan.setup.at(-1)).toMatchObject({ call: "ptyPeer", save: "tty" });
+    const tty = saved.tty as number;
+    const nnp = t.findIndex((c) => c.startsWith(`prctl(${PR.SET_NO_NEW_PRIVS},1`));
+    expect(t.slice(nnp + 1, nnp + 8)).toEqual([
+      `dup2(${tty},0)`,
+      `dup2(${tty},1)`,
+      `dup2(${tty},2)`,
+      `ioctl(0,${TIOCSCTTY},0)`,
+      `dup2(${saved.status},3)`,
+      `fcntl(3,${F_SETFD},0)`,
+      `closeRange(4,4294967295,${CLOSE_RANGE_CLOEXEC})`,
+    ]);
+    expect(t.at(-2)).toMatch(/^seccompInstall\(/);
+    expect(t.at(-1)).toMatch(/^execve\(/);
+  });
+
+  it("a failed step reads as what it was for, the call, the path and the errno", () => {
+    const plan = buildStartPlan(spec(["-w", "/etc/passwd/sub"]), HOST);
+    const sys = new RecordingSyscalls().failOn({
+      call: "mkdir",
+      match: (a) => a[0] === `${R}/etc/passwd/sub`,
+      errnoName: "ENOTDIR",
+    });
+    let failure: PlanFailure | undefined;
+    try {
+      runPlan(sys, plan.setup);
+    } catch (e) {
+      failure = { ...(e as PlanFailure), message: (e as Error).message };
+    }
+    expect(planFailureError(plan, failure!).message).toBe(
+      `creating the working directory /etc/passwd/sub (setup step ${failure!.step}): ` +
+        `mkdir("${R}/etc/passwd/sub", 493) failed: ENOTDIR`,
+    );
   });
 
   it("reports a command that is not in the container's PATH", () => {

@@ -1,20 +1,18 @@
 import { RuntimeError } from "../errors.ts";
-import { capabilityMask, capabilityNumber } from "../security/capabilities.ts";
-import { compileSeccomp } from "../security/seccomp/compile-filter.ts";
 import type { NamespaceType, OciMount, OciSpec } from "../spec/oci-schema.ts";
 import {
   CLONE,
-  CLOSE_RANGE_CLOEXEC,
+  F_SETFD,
   MNT_DETACH,
   MS,
   makedev,
   O,
-  PR,
-  RLIMIT,
   S_IFCHR,
+  TIOCSCTTY,
 } from "../sys/constants.ts";
 import type { SyscallName } from "../sys/syscalls.ts";
 import { INIT_ARGV0, INIT_PATH, INIT_SCRIPT } from "./init-script.ts";
+import { privilegeDropSteps, rlimitSteps, step } from "./privilege-drop.ts";
 
 /** A JSON-serialisable argument: a plain value or a tag decoded by run-plan.mjs. */
 export type PlanArg =
@@ -43,6 +41,12 @@ export interface StartPlan {
   finish: PlanStep[];
   command: string;
   pathVar: string;
+  /**
+   * With process.terminal: the saved name of the pty master the zygote opened in the container's
+   * devpts at the end of `setup`. The zygote reports its fd number on the control socket and waits
+   * for the engine to take it (pidfd_getfd), as runc's init sends it over the console socket.
+   */
+  console?: string;
 }
 
 /**
@@ -64,8 +68,6 @@ export interface StartHost {
 }
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-const step = (call: PlanStep["call"], ...args: PlanArg[]): PlanStep => ({ call, args });
 
 /** OCI mount options that are mount(2) flags: [flag, cleared-by-this-option]. */
 const FLAG_OPTIONS: Record<string, [number, boolean]> = {
@@ -216,12 +218,6 @@ function namespaceSteps(spec: OciSpec): PlanStep[] {
   return [...opens, step("unshare", flags), ...joins, ...loUp];
 }
 
-function rlimitNumber(type: string): number {
-  const n = RLIMIT[type.replace(/^RLIMIT_/, "") as keyof typeof RLIMIT];
-  if (n === undefined) throw unsupported(`rlimit ${type} is not supported`);
-  return n;
-}
-
 /**
  * The exact syscall sequence that turns a waiting zygote (PID 1 of a fresh PID namespace, already
  * in the container's cgroup) into the container described by `spec` (its config.json). Pure, so it
@@ -233,10 +229,15 @@ export function buildStartPlan(spec: OciSpec, host: StartHost): StartPlan {
   const mounts = spec.mounts ?? [];
   const { lowerDir, upperDir, workDir } = host.overlay;
   const setup: PlanStep[] = [
-    // Opened first: after pivot_root these host paths are out of reach.
-    { call: "open", args: [host.stdinPath, O.RDONLY | O.CLOEXEC, 0], save: "stdin" },
-    { call: "open", args: [host.stdoutPath, O.RDWR | O.CLOEXEC, 0], save: "stdout" },
-    { call: "open", args: [host.stderrPath, O.RDWR | O.CLOEXEC, 0], save: "stderr" },
+    // Opened first: after pivot_root these host paths are out of reach. With a terminal the
+    // stdio is a pty of the container's own devpts, opened at the end.
+    ...(proc.terminal
+      ? []
+      : ([
+          { call: "open", args: [host.stdinPath, O.RDONLY | O.CLOEXEC, 0], save: "stdin" },
+          { call: "open", args: [host.stdoutPath, O.RDWR | O.CLOEXEC, 0], save: "stdout" },
+          { call: "open", args: [host.stderrPath, O.RDWR | O.CLOEXEC, 0], save: "stderr" },
+        ] satisfies PlanStep[])),
     {
       call: "open",
       args: [host.exitStatusPath, O.WRONLY | O.CREAT | O.TRUNC | O.CLOEXEC, 0o600],
@@ -270,58 +271,57 @@ export function buildStartPlan(spec: OciSpec, host: StartHost): StartPlan {
     ...(spec.linux?.maskedPaths ?? []).map((p) => step("maskPath", p)),
     ...(spec.linux?.readonlyPaths ?? []).map((p) => step("readonlyPath", p)),
     ...(spec.hostname !== undefined ? [step("sethostname", spec.hostname)] : []),
-    ...(proc.rlimits ?? []).map((r) => step("setrlimit", rlimitNumber(r.type), r.soft, r.hard)),
+    ...rlimitSteps(proc),
     ...(proc.user.umask !== undefined ? [step("umask", proc.user.umask)] : []),
     step("chdir", proc.cwd),
   );
-
-  const caps = proc.capabilities ?? {};
-  const mask = (names: readonly string[] = []) => ({
-    big: `0x${capabilityMask(names).toString(16)}`,
-  });
-  const bounding = capabilityMask(caps.bounding ?? []);
-  const dropped: PlanStep[] = [];
-  for (let cap = 0; cap <= host.lastCap; cap++) {
-    if ((bounding & (1n << BigInt(cap))) === 0n) dropped.push(step("prctl", PR.CAPBSET_DROP, cap));
+  if (proc.terminal) {
+    // The container's devpts is mounted: /dev/pts/N of this instance is what the app's `tty` says.
+    setup.push(
+      { call: "ptmxOpen", args: ["/dev/pts/ptmx"], save: "console" },
+      { call: "ptyPeer", args: [{ ref: "console" }], save: "tty" },
+    );
   }
-  const seccomp = spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : null;
-  const seccompSteps = seccomp
-    ? [step("seccompInstall", { bytes: seccomp.bytes.toString("base64") }, seccomp.flags)]
-    : [];
-  const finish: PlanStep[] = [
-    // Without no_new_privs the filter must go in while CAP_SYS_ADMIN is still held (as runc does).
-    ...(proc.noNewPrivileges ? [] : seccompSteps),
-    ...dropped,
-    // Keep permitted caps across the uid change; capset below sets the final sets.
-    step("prctl", PR.SET_KEEPCAPS, 1),
-    step("setgroups", proc.user.additionalGids ?? []),
-    step("setresgid", proc.user.gid, proc.user.gid, proc.user.gid),
-    step("setresuid", proc.user.uid, proc.user.uid, proc.user.uid),
-    step("prctl", PR.SET_KEEPCAPS, 0),
-    step("capset", mask(caps.effective), mask(caps.permitted), mask(caps.inheritable)),
-    step("prctl", PR.CAP_AMBIENT, PR.CAP_AMBIENT_CLEAR_ALL),
-    ...(caps.ambient ?? []).map((name) =>
-      step("prctl", PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, capabilityNumber(name)!),
-    ),
-    ...(proc.noNewPrivileges ? [step("prctl", PR.SET_NO_NEW_PRIVS, 1)] : []),
-    // The init's fds: 0-2 the container's stdio, 3 its exit-status file. dup2 clears CLOEXEC on
-    // the new fd (Node marks its own 0-2 close-on-exec); everything from 4 up closes at exec.
-    step("dup2", { ref: "stdin" }, 0),
-    step("dup2", { ref: "stdout" }, 1),
-    step("dup2", { ref: "stderr" }, 2),
-    step("dup2", { ref: "status" }, 3),
-    step("closeRange", 4, 0xffffffff, CLOSE_RANGE_CLOEXEC),
-    // Last before exec, so that the filter need not allow any of the setup calls.
-    ...(proc.noNewPrivileges ? seccompSteps : []),
-    step(
+
+  // The init's fds: 0-2 the container's stdio, 3 its exit-status file. dup2 clears CLOEXEC on
+  // the new fd (Node marks its own 0-2 close-on-exec); everything from 4 up closes at exec.
+  const stdio: PlanStep[] = proc.terminal
+    ? [
+        step("dup2", { ref: "tty" }, 0),
+        step("dup2", { ref: "tty" }, 1),
+        step("dup2", { ref: "tty" }, 2),
+        // The zygote is a session leader (spawned detached): the pty becomes its terminal.
+        step("ioctl", 0, TIOCSCTTY, 0),
+        step("dup2", { ref: "status" }, 3),
+        // Without the host stdio opens the status file may already be fd 3, where dup2 is a no-op
+        // that leaves its O_CLOEXEC: clear it explicitly.
+        step("fcntl", 3, F_SETFD, 0),
+      ]
+    : [
+        step("dup2", { ref: "stdin" }, 0),
+        step("dup2", { ref: "stdout" }, 1),
+        step("dup2", { ref: "stderr" }, 2),
+        step("dup2", { ref: "status" }, 3),
+      ];
+  const finish = privilegeDropSteps(spec, proc, {
+    lastCap: host.lastCap,
+    stdio,
+    keepBelow: 4,
+    execve: step(
       "execve",
       INIT_PATH,
       [INIT_ARGV0, "-c", INIT_SCRIPT, "berth-init", { ref: "exe" }, ...proc.args.slice(1)],
       proc.env ?? [],
     ),
-  ];
+  });
   const pathVar = proc.env?.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
-  return { setup, finish, command: proc.args[0] ?? "", pathVar };
+  return {
+    setup,
+    finish,
+    command: proc.args[0] ?? "",
+    pathVar,
+    ...(proc.terminal ? { console: "console" } : {}),
+  };
 }
 
 function unsupported(message: string): RuntimeError {

@@ -15,6 +15,9 @@ export interface DaemonSettings {
   /** engine.log is written here. */
   logDir: string;
   cgroupParent?: string;
+  /** The bridge bridge-mode containers join and its IPv4 subnet (RuntimeConfig's defaults else). */
+  bridgeName?: string;
+  subnet?: string;
   poolSize?: number;
 }
 
@@ -64,6 +67,8 @@ export async function startDaemon(
     "--run-root",
     settings.runRoot,
     ...(settings.cgroupParent ? ["--cgroup-parent", settings.cgroupParent] : []),
+    ...(settings.bridgeName ? ["--bridge", settings.bridgeName] : []),
+    ...(settings.subnet ? ["--subnet", settings.subnet] : []),
     ...(settings.poolSize !== undefined ? ["--pool-size", String(settings.poolSize)] : []),
   ];
   const child = spawn(process.execPath, args, {

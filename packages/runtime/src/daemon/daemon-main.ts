@@ -1,6 +1,7 @@
 // berth-engined: the one long-lived engine process per host. Started detached by `berth up` or by
 // the first `berth container …` (see daemon-control.ts); its stdout/stderr go to engine.log.
-// Usage: daemon-main.ts --root DIR --run-root DIR [--cgroup-parent NAME] [--pool-size N]
+// Usage: daemon-main.ts --root DIR --run-root DIR [--cgroup-parent NAME] [--bridge NAME]
+//   [--subnet CIDR] [--pool-size N]
 import fs from "node:fs";
 import type http from "node:http";
 import { parseArgs } from "node:util";
@@ -15,6 +16,8 @@ const argsSchema = z.strictObject({
   root: z.string().startsWith("/"),
   "run-root": z.string().startsWith("/"),
   "cgroup-parent": z.string().optional(),
+  bridge: z.string().optional(),
+  subnet: z.string().optional(),
   "pool-size": z.coerce.number().int().min(0).max(16).default(2),
   "init-binary": z.string().startsWith("/").default("/bin/busybox"),
 });
@@ -29,6 +32,8 @@ async function main(): Promise<void> {
       root: { type: "string" },
       "run-root": { type: "string" },
       "cgroup-parent": { type: "string" },
+      bridge: { type: "string" },
+      subnet: { type: "string" },
       "pool-size": { type: "string" },
       "init-binary": { type: "string" },
     },
@@ -39,6 +44,8 @@ async function main(): Promise<void> {
     root: args.root,
     runRoot: args["run-root"],
     ...(args["cgroup-parent"] ? { cgroupParent: args["cgroup-parent"] } : {}),
+    ...(args.bridge ? { bridgeName: args.bridge } : {}),
+    ...(args.subnet ? { subnet: args.subnet } : {}),
   });
   // The pid file is checked against /proc/<pid>/cmdline, which the title rewrites; the root stays
   // visible so that an operator (and the test suite's leak check) can tell daemons apart.

@@ -12,7 +12,6 @@ import {
   type StreamEvent,
   stopQuerySchema,
 } from "./api-schema.ts";
-import { engineRunOptions } from "./engine-run-options.ts";
 import { sendError, sendJson } from "./http-errors.ts";
 import { tailLogs } from "./log-tail.ts";
 import { handleSessionUpgrade } from "./session-server.ts";
@@ -111,7 +110,7 @@ function handlersFor(engine: Engine, config: RuntimeConfig): http.RequestListene
     const body = createRequestSchema.parse(await readJson(req));
     const { options } = body;
     // An attached --rm container is removed here once its output is drained, not by the engine.
-    const runOptions = engineRunOptions(options, options.rm && !body.attach);
+    const runOptions = { ...options, rm: options.rm && !body.attach };
     if (!body.start) return sendJson(res, 201, await engine.create(runOptions));
     if (!body.attach) return sendJson(res, 201, await engine.run(runOptions));
     const created = await engine.create(runOptions);

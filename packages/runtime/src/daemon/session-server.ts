@@ -5,7 +5,6 @@ import type { RuntimeConfig } from "../config.ts";
 import { containerPaths } from "../container/container-paths.ts";
 import type { Engine } from "../engine/engine.ts";
 import { runOptionsSchema } from "../spec/run-options.ts";
-import { engineRunOptions } from "./engine-run-options.ts";
 import { toApiError } from "./http-errors.ts";
 import { tailLogs } from "./log-tail.ts";
 import { encodeFrame, FRAME, readFrames } from "./session-frames.ts";
@@ -135,7 +134,8 @@ async function runSession(
   send: Send,
 ): Promise<void> {
   const options = runOptionsSchema.parse(raw);
-  const created = await engine.create(engineRunOptions(options, false));
+  // The session removes an --rm container itself, once its output is drained.
+  const created = await engine.create({ ...options, rm: false });
   try {
     await engine.start(created.id);
   } catch (e) {

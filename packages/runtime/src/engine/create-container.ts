@@ -55,7 +55,7 @@ export function createContainerFiles(req: CreateFilesRequest): OciSpec {
     {
       rootfs: paths.merged,
       hostname,
-      user: req.request.user ?? resolveUser(rootfs, options.user),
+      user: resolveUser(rootfs, options.user),
       cgroupsPath: `${config.cgroupParent}/${id}`,
       // none: a new namespace made by the zygote itself (lo only); bridge: the CNI-made one.
       ...(options.network === "bridge"

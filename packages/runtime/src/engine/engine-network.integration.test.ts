@@ -147,7 +147,9 @@ describe.skipIf(!canRun)("engine: bridge network (real kernel, CNI plugins)", ()
     } catch (e) {
       error = e as Error;
     }
-    expect(error?.message).toMatch(/^mount \/etc\/hostname on \S+\/bin failed: ENOTDIR$/);
+    expect(error?.message).toMatch(
+      /^mounting \/etc\/hostname on \/bin \(setup step \d+\): mount \/etc\/hostname on \S+\/bin failed: ENOTDIR$/,
+    );
     expectNothingLeft(t);
     expect(bridgePorts(BRIDGE)).toEqual([]);
     expect(iptablesSave()).not.toContain(`--dport ${portBefore} `);

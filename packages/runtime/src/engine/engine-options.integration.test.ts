@@ -44,6 +44,25 @@ describe.skipIf(!isRoot)("engine: run options, limits and bad input (real kernel
     await t.engine.remove(s.id);
   });
 
+  it("runs under Docker's minimum -m 6m: the warm zygote's own memory is not charged", async () => {
+    const r = await runToExit(t, { ...argv(t, ...none, "-m", "6m", "true") });
+    expect(r).toMatchObject({ exitCode: 0, oomKilled: false, reason: "exited" });
+    const s = await t.engine.run(argv(t, ...none, "-m", "6m", "sleep", "30"));
+    const stats = await t.engine.stats(s.id);
+    expect(stats.memoryLimitBytes).toBe(6 * 1024 * 1024);
+    expect(stats.memoryBytes).toBeLessThan(6 * 1024 * 1024);
+    await t.engine.remove(s.id, { force: true });
+  });
+
+  it("still kills a memory hog under -m 8m and reports it", async () => {
+    const s = await t.engine.run(
+      argv(t, ...none, "-m", "8m", "sh", "-c", "x=aaaaaaaa; while :; do x=$x$x; done"),
+    );
+    const exit = await t.engine.wait(s.id);
+    expect(exit).toMatchObject({ exitCode: 137, oomKilled: true, reason: "oom-killed" });
+    await t.engine.remove(s.id);
+  });
+
   it("stops a fork bomb at --pids-limit 20: fork fails with EAGAIN, the container survives", async () => {
     const r = await runToExit(t, {
       ...argv(

@@ -5,12 +5,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { busyboxRootfs } from "../container/test-busybox-rootfs.ts";
 import { createEngine, type Engine } from "./engine.ts";
+import type { RunInput } from "./run-input.ts";
 
 const isRoot = process.getuid?.() === 0;
 const CGROUP_PARENT = `berth-test-${process.pid}`;
 
-async function runToExit(engine: Engine, args: string[], extra: Record<string, unknown> = {}) {
-  const s = await engine.run({ rootfs, args, ...extra });
+async function runToExit(engine: Engine, command: string[], extra: Partial<RunInput> = {}) {
+  const s = await engine.run({ rootfs, command, network: "none", ...extra });
   const exit = await engine.wait(s.id);
   const out = engine
     .logs(s.id)
@@ -131,7 +132,7 @@ describe.skipIf(!isRoot)("engine (real kernel)", () => {
   });
 
   it("stops a running container: SIGTERM to the app, exit recorded", async () => {
-    const s = await engine.run({ rootfs, args: ["sleep", "30"] });
+    const s = await engine.run({ rootfs, command: ["sleep", "30"], network: "none" });
     expect(engine.inspect(s.id).status).toBe("running");
     const t0 = Date.now();
     const stopped = await engine.stop(s.id, 5);
@@ -142,10 +143,10 @@ describe.skipIf(!isRoot)("engine (real kernel)", () => {
   });
 
   it("rejects a duplicate name and leaves nothing behind", async () => {
-    const s = await engine.run({ rootfs, args: ["sleep", "30"], name: "dup" });
-    await expect(engine.run({ rootfs, args: ["true"], name: "dup" })).rejects.toThrow(
-      /already in use/,
-    );
+    const s = await engine.run({ rootfs, command: ["sleep", "30"], name: "dup", network: "none" });
+    await expect(
+      engine.run({ rootfs, command: ["true"], name: "dup", network: "none" }),
+    ).rejects.toThrow(/already in use/);
     await engine.remove(s.id, { force: true });
     expect(engine.list({ all: true })).toEqual([]);
     expect(fs.readdirSync(`${root}/lib/containers`)).toEqual([]);
@@ -154,7 +155,8 @@ describe.skipIf(!isRoot)("engine (real kernel)", () => {
   it("records the exit of a container started by an engine that has since restarted", async () => {
     const s = await engine.run({
       rootfs,
-      args: ["sh", "-c", "echo before; sleep 0.6; echo after; exit 5"],
+      command: ["sh", "-c", "echo before; sleep 0.6; echo after; exit 5"],
+      network: "none",
     });
     await engine.close();
     engine = await createEngine(

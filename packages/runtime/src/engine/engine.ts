@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import { constants as osConstants } from "node:os";
 import type { CgroupDriver } from "../cgroups/cgroup-driver.ts";
 import { detectCgroupDriver } from "../cgroups/detect-cgroup-mode.ts";
 import { type RuntimeConfigInput, resolveRuntimeConfig } from "../config.ts";
@@ -21,12 +20,13 @@ import { hostSyscalls } from "../sys/syscalls-host.ts";
 import { type ContainerStats, StatsSampler } from "./container-stats.ts";
 import { createContainerFiles, readContainerSpec } from "./create-container.ts";
 import { type ExecOptions, type ExecSession, execInContainer } from "./exec-container.ts";
+import { containerExit, SIGNAL_NAMES } from "./exit-status.ts";
 import { childPids, isSameProcessAlive, processStartTime, signalProcess } from "./host-process.ts";
 import { LogFile, type LogLine, readLogs, StreamReader } from "./log-collector.ts";
-import { type LegacyRunInput, type RunInput, toRunRequest } from "./run-input.ts";
+import { type RunInput, toRunRequest } from "./run-input.ts";
 import { openRunStdio, type RunAttachment, type RunStdio } from "./run-stdio.ts";
 import { startContainer } from "./start-container.ts";
-import { zygoteGroup } from "./zygote-group.ts";
+import { removeOrphanZygoteGroups, zygoteGroup } from "./zygote-group.ts";
 import { ZygotePool } from "./zygote-pool.ts";
 
 export interface EngineOptions {
@@ -61,9 +61,9 @@ interface Live {
 
 export interface Engine {
   /** Creates and starts; resolves once the app is exec'd (or failed to be found: exit 127). */
-  run(options: RunInput | LegacyRunInput): Promise<ContainerState>;
+  run(options: RunInput): Promise<ContainerState>;
   /** Creates the container's state and files (config.json) without starting it. */
-  create(options: RunInput | LegacyRunInput): Promise<ContainerState>;
+  create(options: RunInput): Promise<ContainerState>;
   /** Starts a created or exited container. */
   start(idOrName: string): Promise<ContainerState>;
   /**
@@ -95,10 +95,6 @@ export interface Engine {
   attach(idOrName: string): RunAttachment;
 }
 
-const SIGNAL_NAMES = Object.fromEntries(
-  Object.entries(osConstants.signals).map(([name, n]) => [n, name]),
-) as Record<number, string>;
-
 export async function createEngine(
   configInput: RuntimeConfigInput = {},
   options: EngineOptions = {},
@@ -112,6 +108,10 @@ export async function createEngine(
   fs.mkdirSync(`${config.runRoot}/containers`, { recursive: true, mode: 0o700 });
   const lastCap = Number(fs.readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
   const network = options.network ?? new ContainerNetwork(config);
+  // Before the pool makes groups of its own: a fresh zygote's group is empty until it is joined.
+  await removeOrphanZygoteGroups(cgroups).catch((e: unknown) => {
+    process.emitWarning(`removing orphaned zygote groups: ${(e as Error).message}`);
+  });
   const pool = new ZygotePool(sys, options.poolSize ?? 2, {
     prepare: async (z) => {
       await cgroups.create(zygoteGroup(z.pid));
@@ -185,22 +185,11 @@ export async function createEngine(
       for (const r of l.readers) r.close();
       l.log.close();
     }
-    let exitCode: number | null = null;
-    let signal: string | null = null;
-    const written = readExitStatus(paths.exitStatus);
-    if (written !== null) {
-      exitCode = written;
-      if (written > 128 && SIGNAL_NAMES[written - 128]) signal = SIGNAL_NAMES[written - 128]!;
-    } else if (how.signal) {
-      signal = how.signal;
-      exitCode = 128 + (osConstants.signals[how.signal as NodeJS.Signals] ?? 0);
-    } else {
-      exitCode = how.code ?? 255;
-    }
+    const { exitCode, signal } = containerExit(paths.exitStatus, how);
     let oomKilled = false;
     try {
-      // Each start gets a fresh group (a renamed zygote group, never memory-limited before), so
-      // any kill the OOM killer counted there happened while this run's limit applied.
+      // Each start gets a new group (a renamed zygote group, or with -m a fresh one), so any
+      // kill the OOM killer counted there happened while this run's limit applied.
       oomKilled = (await cgroups.oomKillCount(id)) > 0;
     } catch {
       // the group may never have been created
@@ -267,7 +256,7 @@ export async function createEngine(
   }
   for (const s of states.values()) adopt(s);
 
-  async function create(input: RunInput | LegacyRunInput): Promise<ContainerState> {
+  async function create(input: RunInput): Promise<ContainerState> {
     const request = toRunRequest(input);
     const id = randomBytes(32).toString("hex");
     const name = request.options.name ?? `berth-${id.slice(0, 12)}`;
@@ -311,7 +300,7 @@ export async function createEngine(
       const logLimits = { maxBytes: config.logMaxBytes, maxFiles: config.logMaxFiles };
       stdio = openRunStdio(sys, paths, logLimits, s.options);
       result = await startContainer({
-        ...(stdio ? { stdio: stdio.host } : {}),
+        ...(stdio ? { stdio: stdio.host, console: stdio.console } : {}),
         id: s.id,
         spec: readContainerSpec(paths),
         options: s.options,
@@ -490,6 +479,7 @@ export async function createEngine(
     async close() {
       closed = true;
       await pool.close();
+      await removeOrphanZygoteGroups(cgroups).catch(() => []);
       await store.flush();
       if (live.size === 0) await cgroups.destroyParentIfEmpty().catch(() => false);
       for (const l of live.values()) {
@@ -498,13 +488,4 @@ export async function createEngine(
       }
     },
   };
-}
-
-function readExitStatus(file: string): number | null {
-  try {
-    const text = fs.readFileSync(file, "utf8").trim();
-    return /^\d+$/.test(text) ? Number(text) : null;
-  } catch {
-    return null;
-  }
 }

@@ -6,6 +6,7 @@ import { PassThrough, type Readable, type Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { CgroupDriver } from "../cgroups/cgroup-driver.ts";
 import { buildExecPlan, type ExecPlan, execProcessFor } from "../container/exec-plan.ts";
+import { type PlanFailure, planFailureError } from "../container/plan-failure.ts";
 import { DEFAULT_WINDOW, openPty, type PtyStream, type WindowSize } from "../container/pty.ts";
 import { RuntimeError } from "../errors.ts";
 import type { OciSpec } from "../spec/oci-schema.ts";
@@ -13,9 +14,8 @@ import { type ResolvedUser, resolveUser } from "../spec/user-resolver.ts";
 import { parseUserSpec } from "../spec/user-spec.ts";
 import { CLONE } from "../sys/constants.ts";
 import type { Syscalls } from "../sys/syscalls.ts";
-import { toSyscallError } from "../sys/syscalls.ts";
 
-const EXEC_ZYGOTE = fileURLToPath(new URL("../container/exec-zygote.mjs", import.meta.url));
+const ZYGOTE = fileURLToPath(new URL("../container/zygote.mjs", import.meta.url));
 
 /** What `engine.exec` takes (docker exec's options). */
 export interface ExecOptions {
@@ -110,7 +110,10 @@ function innermostPid(pid: number): number {
 type Outcome =
   | { kind: "exec" }
   | { kind: "notFound"; message: string }
-  | { kind: "error"; error: Parameters<typeof toSyscallError>[0] & { step: number } };
+  | {
+      kind: "error";
+      error: PlanFailure;
+    };
 
 /** The exec zygote's control socket: "ready", then EOF (exec'd) or one failure line. */
 function watchControl(ctl: Socket): { ready: Promise<void>; outcome: Promise<Outcome> } {
@@ -166,7 +169,7 @@ function spawnInPidNamespace(
   try {
     sys.setns(target, CLONE.NEWPID);
     try {
-      return spawn(nodePath, ["--max-old-space-size=64", EXEC_ZYGOTE], {
+      return spawn(nodePath, ["--max-old-space-size=64", ZYGOTE, "exec"], {
         stdio,
         // A session of its own: the pty becomes its controlling terminal (TIOCSCTTY).
         detached: true,
@@ -195,7 +198,7 @@ function notRunning(target: ExecTarget): RuntimeError {
 /** A failure of the exec plan as one clear error. */
 function planError(target: ExecTarget, plan: ExecPlan, o: Outcome & { kind: "error" }): Error {
   const e = o.error;
-  const failed = plan.setup[e.step] ?? null;
+  const failed = (e.phase === "finish" ? plan.finish : plan.setup)[e.step] ?? null;
   if (failed?.call === "chdir" && e.errnoName === "ENOENT") {
     return new RuntimeError(
       "INVALID_ARGUMENT",
@@ -203,7 +206,7 @@ function planError(target: ExecTarget, plan: ExecPlan, o: Outcome & { kind: "err
       { id: target.id },
     );
   }
-  const err = toSyscallError(e);
+  const err = planFailureError(plan, e);
   err.message = `exec in container ${target.name} failed: ${err.message}`;
   return err;
 }

@@ -222,6 +222,64 @@ describe.skipIf(!isRoot)("exec, pty and stats (real kernel)", () => {
     await t.engine.remove(c.id);
   });
 
+  it("run -it: the app's terminal is a pty of the container's own devpts", async () => {
+    const c = await t.engine.run({
+      rootfs: t.rootfs,
+      command: ["sh", "-c", "tty; stty size; read x; echo got:$x; cat"],
+      network: "none",
+      interactive: true,
+      tty: true,
+    });
+    const a = t.engine.attach(c.id);
+    const out = collect(a.output);
+    await until(out.text, /^\/dev\/pts\/0\r\n24 80\r\n/);
+    // The container's devpts holds that one pty; the host's /dev/pts has none of it.
+    const pid = t.engine.inspect(c.id).pid!;
+    expect(fs.readlinkSync(`/proc/${pid}/fd/0`)).toBe("/dev/pts/0");
+    a.stdin!.write("line\n");
+    await until(out.text, /got:line\r\n/);
+    // EOF (Ctrl-D at the start of a line) ends cat; the shell exits 0.
+    a.stdin!.write("\x04");
+    expect((await t.engine.wait(c.id)).exitCode).toBe(0);
+    await until(out.text, /got:line/);
+    // The init wrote the exit status to its file (fd 3), silently.
+    expect(out.text()).not.toMatch(/Bad file descriptor/);
+    expect(fs.readFileSync(`${t.config.root}/containers/${c.id}/exit-status`, "utf8")).toBe("0\n");
+    await t.engine.remove(c.id);
+  });
+
+  it("run -it: Ctrl-C interrupts the app in the container's terminal", async () => {
+    const c = await t.engine.run({
+      rootfs: t.rootfs,
+      command: ["sh", "-c", "echo ready; sleep 100"],
+      network: "none",
+      interactive: true,
+      tty: true,
+    });
+    const a = t.engine.attach(c.id);
+    const out = collect(a.output);
+    await until(out.text, /ready\r\n/);
+    a.stdin!.write("\x03");
+    const exit = await t.engine.wait(c.id);
+    expect(exit.exitCode).toBe(130);
+    await t.engine.remove(c.id);
+  });
+
+  it("run with a bad -w: one error naming the step, the call, the path and the errno", async () => {
+    await expect(
+      t.engine.run({
+        rootfs: t.rootfs,
+        command: ["true"],
+        network: "none",
+        name: "berth-test-bad-workdir",
+        workdir: "/etc/passwd/sub",
+      }),
+    ).rejects.toThrow(
+      /^creating the working directory \/etc\/passwd\/sub \(setup step \d+\): mkdir \S+\/merged\/etc\/passwd\/sub failed: ENOTDIR$/,
+    );
+    expect(t.engine.list({ all: true }).map((c) => c.name)).not.toContain("berth-test-bad-workdir");
+  });
+
   it("run -i: the app reads stdin until the caller ends it", async () => {
     const c = await t.engine.run({
       rootfs: t.rootfs,

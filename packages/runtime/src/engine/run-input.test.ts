@@ -14,31 +14,6 @@ describe("toRunRequest", () => {
     expect(toRunRequest(parsed).options).toEqual(parsed);
   });
 
-  it("maps the first API shape (args, cwd, numeric ids, mounts, network none)", () => {
-    const { options, user } = toRunRequest({
-      rootfs: "/r",
-      args: ["sh"],
-      cwd: "/w",
-      uid: 1000,
-      gid: 100,
-      additionalGids: [10],
-      mounts: [{ source: "/h", destination: "/c", readonly: true }],
-      memoryBytes: 64 << 20,
-      cpus: 0.5,
-      autoRemove: true,
-    });
-    expect(options).toMatchObject({
-      command: ["sh"],
-      workdir: "/w",
-      network: "none",
-      volumes: [{ source: "/h", destination: "/c", readonly: true }],
-      memory: 64 << 20,
-      nanoCpus: 500_000_000,
-      rm: true,
-    });
-    expect(user).toEqual({ uid: 1000, gid: 100, additionalGids: [10], home: "/" });
-  });
-
   it("refuses bad fields with one line naming the field", () => {
     expect(() => toRunRequest({ rootfs: "/r", command: [] })).toThrow(
       /^invalid run options: command: /,

@@ -3,7 +3,7 @@ import path from "node:path";
 import { PassThrough, type Readable, Writable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import type { ContainerPaths } from "../container/container-paths.ts";
-import { openPty, type Pty } from "../container/pty.ts";
+import { DEFAULT_WINDOW, PtyStream } from "../container/pty.ts";
 import type { StartHost } from "../container/start-plan.ts";
 import { RuntimeError } from "../errors.ts";
 import type { Syscalls } from "../sys/syscalls.ts";
@@ -23,12 +23,20 @@ export interface RunAttachment {
   resize(cols: number, rows: number): void;
 }
 
+/** -t: where the pty master the zygote opened in the container's devpts goes (start-container.ts). */
+export interface RunConsole {
+  /** Takes ownership of `master` (an fd of this process), before the app runs. */
+  attach(master: number): void;
+}
+
 /** Start-path plumbing of a -i / -t run; see openRunStdio. */
 export interface RunStdio {
   /** Overrides of the start plan's stdio paths (opened by the zygote before leaving the host). */
   host: Partial<Pick<StartHost, "stdinPath" | "stdoutPath" | "stderrPath">>;
+  /** -t: given to startContainer, which hands it the container's pty master. */
+  console?: RunConsole;
   attachment: RunAttachment;
-  /** The container holds its stdio now: let go of the engine's slave fd. */
+  /** The container holds its stdio now. */
   started(): void;
   /** The container exited: stdin is closed; the terminal's last output is still delivered. */
   exited(): void;
@@ -77,12 +85,12 @@ class FdWriter extends Writable {
 }
 
 /** The terminal's output as log lines (stream stdout, as Docker logs a tty), CR LF as LF. */
-function logTerminal(pty: Pty, logFile: LogFile): void {
+function logTerminal(pty: PtyStream, logFile: LogFile): void {
   const decoder = new StringDecoder("utf8");
   let partial = "";
   const write = (log: string) =>
     logFile.write({ time: new Date().toISOString(), stream: "stdout", log });
-  pty.stream.on("data", (chunk: Buffer) => {
+  pty.on("data", (chunk: Buffer) => {
     const lines = (partial + decoder.write(chunk)).split("\n");
     partial = lines.pop() ?? "";
     for (const l of lines) write(`${l.replace(/\r$/, "")}\n`);
@@ -95,8 +103,8 @@ function logTerminal(pty: Pty, logFile: LogFile): void {
     if (rest !== "") write(rest);
     logFile.close();
   };
-  pty.stream.on("end", finish);
-  pty.stream.on("close", finish);
+  pty.on("end", finish);
+  pty.on("close", finish);
 }
 
 /**
@@ -106,14 +114,12 @@ function logTerminal(pty: Pty, logFile: LogFile): void {
  * that the zygote's O_RDONLY open does not block; ending `attachment.stdin` closes the only
  * writer and the app reads EOF.
  *
- * -t: a pty from the host's devpts (/dev/ptmx). Its slave, /dev/pts/N of the host, is what the
- * zygote opens as stdin, stdout and stderr while still in the host's mount namespace: the zygote is
- * a session leader, so opening it makes it the controlling terminal of the container's session.
- * The container's own devpts instance cannot be used here: it is mounted by the zygote during the
- * start, after which the pooled zygote takes no more input from the engine (runc solves this with
- * a console socket; see the report). `exec -t` does use the container's devpts. The engine keeps
- * the master: the app's terminal lives as long as this engine process (a restart hangs it up).
- * The output is also written to the container's log, as stdout.
+ * -t: a pty of the container's own devpts instance, as runc's console socket gives: at the end of
+ * its setup the zygote opens /dev/pts/ptmx of the container, takes the slave (TIOCGPTPEER) as the
+ * init's fds 0-2 and controlling terminal, and the engine copies the master out of it
+ * (pidfd_getfd) into `console.attach` before the app runs — so the app's `tty` is /dev/pts/0. The
+ * engine keeps the master: the app's terminal lives as long as this engine process (a restart
+ * hangs it up). The output is also written to the container's log, as stdout.
  */
 export function openRunStdio(
   sys: Syscalls,
@@ -149,38 +155,45 @@ export function openRunStdio(
       },
     };
   }
-  const pty = openPty("/dev/ptmx");
-  const slavePath = `/dev/pts/${pty.index}`;
-  let slaveOpen = true;
-  const closeSlave = () => {
-    if (slaveOpen) fs.closeSync(pty.slave);
-    slaveOpen = false;
-  };
+  let pty: PtyStream | null = null;
   const output = new PassThrough();
-  logTerminal(pty, new LogFile(paths.log, logLimits.maxBytes, logLimits.maxFiles));
-  pty.stream.on("data", (chunk: Buffer | string) => {
-    // Kept for a reader attaching late, but not without bound when nobody reads.
-    if (output.readableLength < OUTPUT_BUFFER_LIMIT) output.write(chunk);
-  });
-  pty.stream.on("end", () => output.end());
-  pty.stream.on("error", () => output.end());
+  const console: RunConsole = {
+    attach(master) {
+      const stream = new PtyStream(master);
+      pty = stream;
+      stream.resize(DEFAULT_WINDOW.cols, DEFAULT_WINDOW.rows);
+      logTerminal(stream, new LogFile(paths.log, logLimits.maxBytes, logLimits.maxFiles));
+      stream.on("data", (chunk: Buffer | string) => {
+        // Kept for a reader attaching late, but not without bound when nobody reads.
+        if (output.readableLength < OUTPUT_BUFFER_LIMIT) output.write(chunk);
+      });
+      stream.on("end", () => output.end());
+      stream.on("error", () => output.end());
+    },
+  };
+  const interactive = options.interactive;
   return {
-    host: { stdinPath: slavePath, stdoutPath: slavePath, stderrPath: slavePath },
+    host: {},
+    console,
     attachment: {
       tty: true,
-      stdin: options.interactive ? pty.stream : null,
+      get stdin() {
+        return interactive ? pty : null;
+      },
       output,
-      resize: (cols, rows) => pty.stream.resize(cols, rows),
+      resize(cols, rows) {
+        if (!pty) throw new RuntimeError("INVALID_STATE", "the container's terminal is not open");
+        pty.resize(cols, rows);
+      },
     },
-    started: closeSlave,
+    started() {},
     exited() {
-      closeSlave();
       // The hang-up (EIO) ends the stream; a grandchild holding the terminal is cut off later.
-      setTimeout(() => pty.stream.destroy(), 2000).unref();
+      const stream = pty;
+      if (stream) setTimeout(() => stream.destroy(), 2000).unref();
     },
     close() {
-      closeSlave();
-      pty.stream.destroy();
+      pty?.destroy();
       output.end();
     },
   };

@@ -9,7 +9,7 @@ import type { RuntimeConfigInput } from "../config.ts";
 import type { ContainerState } from "../container/container-state.ts";
 import { busyboxRootfs } from "../container/test-busybox-rootfs.ts";
 import { createEngine, type Engine, type ExitResult } from "./engine.ts";
-import type { LegacyRunInput, RunInput } from "./run-input.ts";
+import type { RunInput } from "./run-input.ts";
 
 export interface TestEngine {
   engine: Engine;
@@ -43,7 +43,7 @@ export interface RunResult extends ExitResult {
 /** Runs a container to its exit, returns its output and removes it. */
 export async function runToExit(
   t: TestEngine,
-  input: Omit<RunInput, "rootfs"> | Omit<LegacyRunInput, "rootfs">,
+  input: Omit<RunInput, "rootfs">,
 ): Promise<RunResult> {
   const s = await t.engine.run({ rootfs: t.rootfs, ...input } as RunInput);
   const exit = await t.engine.wait(s.id);

@@ -20,6 +20,8 @@ export type ZygoteOutcome =
         errno: number;
         errnoName: string;
         step: number;
+        /** Which part of the plan failed: `setup` or `finish`. */
+        phase?: "setup" | "finish";
       };
     };
 
@@ -61,6 +63,10 @@ export class Zygote {
             resolveReady();
           } else if (line !== "") {
             const parsed = JSON.parse(line);
+            if (typeof parsed.console === "number") {
+              this.consoleListener?.(parsed.console);
+              continue;
+            }
             message = parsed.notFound
               ? { kind: "notFound", message: parsed.notFound }
               : { kind: "error", error: parsed.error };
@@ -82,6 +88,26 @@ export class Zygote {
   /** Sends the job (one JSON line); the zygote acts on it at once. */
   send(job: unknown): void {
     (this.child.stdio[3] as Socket).end(`${JSON.stringify(job)}\n`);
+  }
+
+  private consoleListener: ((fd: number) => void) | undefined;
+
+  /**
+   * Sends a job with a console (run -t): `take` gets the zygote's fd number of the pty master it
+   * opened in the container's devpts once its setup is done; when `take` returns, the zygote is
+   * told to go on (see zygote.mjs).
+   */
+  sendWithConsole(job: unknown, take: (fd: number) => void): void {
+    const ctl = this.child.stdio[3] as Socket;
+    this.consoleListener = (fd) => {
+      this.consoleListener = undefined;
+      try {
+        take(fd);
+      } finally {
+        ctl.end("go\n");
+      }
+    };
+    ctl.write(`${JSON.stringify(job)}\n`);
   }
 
   /** Node-level output of the zygote before exec (a crash before the plan ran). */

@@ -70,6 +70,9 @@ const f = {
   umask: libc.func("uint32_t umask(uint32_t)"),
   socket: libc.func("int socket(int, int, int)"),
   readlink: libc.func("long readlink(const char *, void *, size_t)"),
+  lsetxattr: libc.func("int lsetxattr(const char *, const char *, const void *, size_t, int)"),
+  lgetxattr: libc.func("long lgetxattr(const char *, const char *, void *, size_t)"),
+  llistxattr: libc.func("long llistxattr(const char *, void *, size_t)"),
 };
 
 // Registers the struct type by name for the setrlimit prototype below.
@@ -86,6 +89,12 @@ function check(call, args, what, result) {
 
 const lo32 = (v) => Number(BigInt(v) & 0xffffffffn);
 const hi32 = (v) => Number((BigInt(v) >> 32n) & 0xffffffffn);
+
+/** /dev/ptmx and devpts' own ptmx node: character device 5:2. */
+const PTMX_RDEV = (5 << 8) | 2;
+// <asm-generic/ioctls.h> (x86_64): _IOW('T', 0x31, int), _IO('T', 0x41).
+const TIOCSPTLCK = 0x40045431;
+const TIOCGPTPEER = 0x5441;
 
 /** The real Syscalls implementation (see syscalls.ts for the documented interface). */
 export const linuxSyscalls = {
@@ -187,6 +196,41 @@ export const linuxSyscalls = {
     const what = `symlink ${linkPath} -> ${target}`;
     return void check("symlink", [target, linkPath], what, f.symlink(target, linkPath));
   },
+  ptmxOpen(path) {
+    const O_RDWR_NOCTTY_CLOEXEC = 0o2 | 0o400 | 0o2000000;
+    const master = linuxSyscalls.open(path, O_RDWR_NOCTTY_CLOEXEC, 0);
+    try {
+      const st = fs.fstatSync(master);
+      if (!st.isCharacterDevice() || st.rdev !== PTMX_RDEV) {
+        throw new SysError(
+          "open",
+          [path],
+          koffi.os.errno.ENODEV,
+          `open ${path} (not a ptmx device)`,
+        );
+      }
+      const unlock = new Int32Array([0]);
+      check(
+        "ioctl",
+        [master, "TIOCSPTLCK", 0],
+        `ioctl TIOCSPTLCK on ${path}`,
+        f.ioctl(master, TIOCSPTLCK, "void *", unlock),
+      );
+      return master;
+    } catch (e) {
+      f.close(master);
+      throw e;
+    }
+  },
+  ptyPeer(master) {
+    const flags = 0o2 | 0o400 | 0o2000000;
+    return check(
+      "ioctl",
+      [master, "TIOCGPTPEER", flags],
+      "ioctl TIOCGPTPEER",
+      f.ioctl(master, TIOCGPTPEER, "int", flags),
+    );
+  },
   open(path, flags, mode = 0) {
     return check(
       "open",
@@ -284,5 +328,45 @@ export const linuxSyscalls = {
   },
   ioctl(fd, request, arg = 0) {
     return check("ioctl", [fd, request, arg], undefined, f.ioctl(fd, request, "long", arg));
+  },
+  lsetxattr(path, name, value) {
+    const buf = Buffer.from(value);
+    const what = `setxattr ${name} on ${path}`;
+    return void check("lsetxattr", [path, name], what, f.lsetxattr(path, name, buf, buf.length, 0));
+  },
+  lgetxattr(path, name) {
+    // Ask for the size first; retry if the value grew in between (ERANGE).
+    for (;;) {
+      const size = Number(f.lgetxattr(path, name, null, 0));
+      if (size < 0) {
+        const errno = koffi.errno();
+        if (errno === koffi.os.errno.ENODATA) return null;
+        throw new SysError("lgetxattr", [path, name], errno, `getxattr ${name} of ${path}`);
+      }
+      const buf = Buffer.alloc(size);
+      const n = Number(f.lgetxattr(path, name, buf, size));
+      if (n >= 0) return buf.subarray(0, n);
+      const errno = koffi.errno();
+      if (errno !== koffi.os.errno.ERANGE) {
+        throw new SysError("lgetxattr", [path, name], errno, `getxattr ${name} of ${path}`);
+      }
+    }
+  },
+  llistxattr(path) {
+    for (;;) {
+      const size = check("llistxattr", [path], `listxattr ${path}`, f.llistxattr(path, null, 0));
+      if (size === 0) return [];
+      const buf = Buffer.alloc(size);
+      const n = Number(f.llistxattr(path, buf, size));
+      if (n >= 0)
+        return buf
+          .toString("utf8", 0, n)
+          .split("\0")
+          .filter((s) => s !== "");
+      const errno = koffi.errno();
+      if (errno !== koffi.os.errno.ERANGE) {
+        throw new SysError("llistxattr", [path], errno, `listxattr ${path}`);
+      }
+    }
   },
 };

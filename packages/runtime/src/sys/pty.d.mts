@@ -6,3 +6,5 @@ export declare function openPtyPeer(master: number): number;
 export declare function setWindowSize(fd: number, cols: number, rows: number): void;
 /** TIOCGWINSZ. */
 export declare function getWindowSize(fd: number): { cols: number; rows: number };
+/** A copy (O_CLOEXEC) of fd `fd` of process `pid` (pidfd_open + pidfd_getfd). */
+export declare function takeFd(pid: number, fd: number): number;

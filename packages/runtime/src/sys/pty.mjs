@@ -1,24 +1,20 @@
-// Pseudo-terminal calls for exec -t and run -t (typed by pty.d.mts). Kept apart from linux.mjs,
-// whose Syscalls seam is for what the zygote runs: these run in the engine only, on a master it
-// holds. Each throws a SysError (linux.mjs) naming the call and the errno.
+// Pseudo-terminal calls the engine makes for exec -t and run -t (typed by pty.d.mts): on a master
+// it holds, or to take one from a zygote. Opening ptmx and its peer are Syscalls in linux.mjs (the
+// zygote does them for run -t). Each throws a SysError (linux.mjs) naming the call and the errno.
 import fs from "node:fs";
 import koffi from "koffi";
-import { SysError } from "./linux.mjs";
+import { linuxSyscalls, SysError } from "./linux.mjs";
 
 const libc = koffi.load("libc.so.6");
 const ioctlPtr = libc.func("int ioctl(int, unsigned long, ...)");
+const syscall = libc.func("long syscall(long, ...)");
+const SYS_pidfd_open = 434;
+const SYS_pidfd_getfd = 438;
 
-// <asm-generic/ioctls.h> (x86_64): _IOR('T', 0x30, unsigned int), _IOW('T', 0x31, int), _IO('T', 0x41).
+// <asm-generic/ioctls.h> (x86_64): _IOR('T', 0x30, unsigned int).
 const TIOCGPTN = 0x80045430;
-const TIOCSPTLCK = 0x40045431;
-const TIOCGPTPEER = 0x5441;
 const TIOCGWINSZ = 0x5413;
 const TIOCSWINSZ = 0x5414;
-const O_RDWR = 2;
-const O_NOCTTY = 0o400;
-const O_CLOEXEC = 0o2000000;
-/** /dev/ptmx and devpts' own ptmx node: character device 5:2. */
-const PTMX_RDEV = (5 << 8) | 2;
 
 function call(name, args, fd, request, arg) {
   const r = ioctlPtr(fd, request, "void *", arg);
@@ -32,18 +28,8 @@ function call(name, args, fd, request, arg) {
  * that devpts instance.
  */
 export function openPtyMaster(ptmxPath) {
-  const master = fs.openSync(ptmxPath, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  const master = linuxSyscalls.ptmxOpen(ptmxPath);
   try {
-    const st = fs.fstatSync(master);
-    if (!st.isCharacterDevice() || st.rdev !== PTMX_RDEV) {
-      throw new SysError(
-        "open",
-        [ptmxPath],
-        koffi.os.errno.ENODEV,
-        `open ${ptmxPath} (not a ptmx device)`,
-      );
-    }
-    call("TIOCSPTLCK", [0], master, TIOCSPTLCK, new Int32Array([0]));
     const n = new Uint32Array(1);
     call("TIOCGPTN", [], master, TIOCGPTN, n);
     return { master, index: n[0] };
@@ -55,10 +41,25 @@ export function openPtyMaster(ptmxPath) {
 
 /** The slave of `master` as a new fd (TIOCGPTPEER: no path lookup), O_NOCTTY and O_CLOEXEC. */
 export function openPtyPeer(master) {
-  const r = ioctlPtr(master, TIOCGPTPEER, "int", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (r < 0)
-    throw new SysError("ioctl", [master, "TIOCGPTPEER"], koffi.errno(), "ioctl TIOCGPTPEER");
-  return r;
+  return linuxSyscalls.ptyPeer(master);
+}
+
+/**
+ * A copy of fd `fd` of process `pid` in this process (pidfd_open + pidfd_getfd, O_CLOEXEC): how
+ * the engine takes the pty master a zygote opened in the container's devpts.
+ */
+export function takeFd(pid, fd) {
+  const pidfd = syscall(SYS_pidfd_open, "int", pid, "uint", 0);
+  if (pidfd < 0) throw new SysError("pidfd_open", [pid], koffi.errno(), `pidfd_open ${pid}`);
+  try {
+    const r = syscall(SYS_pidfd_getfd, "int", Number(pidfd), "int", fd, "uint", 0);
+    if (r < 0) {
+      throw new SysError("pidfd_getfd", [pid, fd], koffi.errno(), `pidfd_getfd ${pid} fd ${fd}`);
+    }
+    return Number(r);
+  } finally {
+    fs.closeSync(Number(pidfd));
+  }
 }
 
 /** TIOCSWINSZ: the terminal size the process sees (it gets SIGWINCH). */

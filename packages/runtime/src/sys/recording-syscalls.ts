@@ -129,6 +129,14 @@ export class RecordingSyscalls implements Syscalls {
     this.record("open", [path, flags, mode]);
     return this.nextFd++;
   }
+  ptmxOpen(path: string) {
+    this.record("ptmxOpen", [path]);
+    return this.nextFd++;
+  }
+  ptyPeer(master: number) {
+    this.record("ptyPeer", [master]);
+    return this.nextFd++;
+  }
   close(fd: number) {
     this.record("close", [fd]);
   }
@@ -158,6 +166,17 @@ export class RecordingSyscalls implements Syscalls {
   statKind(path: string) {
     this.record("statKind", [path]);
     return this.files[path] ?? "missing";
+  }
+  lsetxattr(path: string, name: string, value: Uint8Array) {
+    this.record("lsetxattr", [path, name, value]);
+  }
+  lgetxattr(path: string, name: string) {
+    this.record("lgetxattr", [path, name]);
+    return null;
+  }
+  llistxattr(path: string) {
+    this.record("llistxattr", [path]);
+    return [];
   }
   lookPath(command: string, pathVar: string) {
     this.record("lookPath", [command, pathVar]);

@@ -61,6 +61,13 @@ export interface Syscalls {
   dup2(oldFd: number, newFd: number): number;
   /** setsid(2). */
   setsid(): number;
+  /**
+   * Opens a ptmx node O_RDWR|O_NOCTTY|O_CLOEXEC, checks that it is one (character device 5:2) and
+   * unlocks the new pty (TIOCSPTLCK 0); returns the master fd.
+   */
+  ptmxOpen(path: string): number;
+  /** The slave of a pty master as a new fd (TIOCGPTPEER: no path lookup), O_NOCTTY|O_CLOEXEC. */
+  ptyPeer(master: number): number;
   /** ioctl(2) with an integer argument (TIOCSCTTY). */
   ioctl(fd: number, request: number, arg?: number): number;
   /** umask(2); returns the previous mask. */
@@ -71,6 +78,12 @@ export interface Syscalls {
   interfaceUp(name: string): void;
   /** readlink(2) without following: the link's target, or null when `path` is no symlink or missing. */
   readlink(path: string): string | null;
+  /** lsetxattr(2): sets an extended attribute without following a final symlink. */
+  lsetxattr(path: string, name: string, value: Uint8Array): void;
+  /** lgetxattr(2): the attribute's value, or null when `path` does not have it (ENODATA). */
+  lgetxattr(path: string, name: string): Buffer | null;
+  /** llistxattr(2): the names of `path`'s extended attributes (not following a final symlink). */
+  llistxattr(path: string): string[];
   /** execvp's PATH search in the current root; throws ENOENT "command not found: X". */
   lookPath(command: string, pathVar: string): string;
 }
