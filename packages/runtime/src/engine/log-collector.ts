@@ -38,8 +38,9 @@ export class LogFile {
       const from = i === 1 ? this.file : `${this.file}.${i - 1}`;
       try {
         fs.renameSync(from, `${this.file}.${i}`);
-      } catch {
-        // that generation does not exist yet
+      } catch (error) {
+        // A generation that does not exist yet is fine; anything else (EACCES, EIO) is not.
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       }
     }
     if (this.maxFiles === 1) fs.truncateSync(this.file, 0);
@@ -118,8 +119,9 @@ export function readLogs(file: string, maxFiles: number): LogLine[] {
     let text: string;
     try {
       text = fs.readFileSync(f, "utf8");
-    } catch {
-      return [];
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return []; // not rotated that far
+      throw error;
     }
     return text
       .split("\n")
