@@ -194,8 +194,9 @@ describe("managed Postgres refusals", () => {
     await writeFile(join(options.dataDir, "postgresql.conf"), "# partial\n");
     const server = track(new ManagedPostgres(options));
 
-    for (const attempt of [server.init(), server.start()]) {
-      const error = await rejection(attempt);
+    // One at a time: a second promise made up front would reject before anyone awaits it.
+    for (const attempt of [() => server.init(), () => server.start()]) {
+      const error = await rejection(attempt());
       expect(error.code).toBe("HALF_INITIALISED");
       expect(error.context.path).toBe(options.dataDir);
       expect(error.message).toContain(`rm -rf ${options.dataDir}`);

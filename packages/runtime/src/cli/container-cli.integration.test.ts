@@ -343,6 +343,24 @@ describe.skipIf(!isRoot)("./berth container (real daemon, real kernel)", () => {
     expect(r.code).toBe(0);
   });
 
+  it("run -it under a terminal: its size from the start, and nothing but the app's output", async () => {
+    // script(1) gives the CLI a pty of 100x30; the app reads the size before any resize.
+    const quote = (a: string) => `'${a.replaceAll("'", `'\\''`)}'`;
+    const cli = [berthScript, "container", "run", "-it", "--rm", "--network", "none"];
+    const command = [...cli, "--rootfs", rootfs, "sh", "-c", "stty size"].map(quote).join(" ");
+    const { stdout } = await exec(
+      "script",
+      ["-qec", `stty cols 100 rows 30; ${command}`, "/dev/null"],
+      {
+        env,
+      },
+    );
+    // No stray byte (a NUL showed as ^@) before the app's own output.
+    expect(stdout.replace(/^berth: the engine daemon is not running.*\r\n/, "")).toMatch(
+      /^30 100\r+\n$/,
+    );
+  });
+
   it.skipIf(!canBridge)(
     "run -d on the default bridge network: -p publishes a port, inspect shows the address",
     async () => {

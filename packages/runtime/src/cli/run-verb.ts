@@ -36,7 +36,12 @@ export const runVerb: ContainerVerb = {
     return withEngine(ctx, async (client) => {
       // -dit: the daemon holds the terminal (its output goes to the logs); there is no attach verb.
       if ((options.interactive || options.tty) && !options.detach) {
-        const session = await client.openSession("/v1/run-session", options);
+        // The terminal's size (stdout's, when it is one) goes with the request: the app may read
+        // it before the session's first resize arrives.
+        const { columns: cols, rows } = ctx.stdout;
+        const sized =
+          options.tty && cols && rows ? { ...options, consoleSize: { cols, rows } } : options;
+        const session = await client.openSession("/v1/run-session", sized);
         return pipeSession(session, ctx, { stdin: options.interactive, tty: options.tty });
       }
       if (options.detach) {

@@ -248,6 +248,20 @@ describe.skipIf(!isRoot)("exec, pty and stats (real kernel)", () => {
     await t.engine.remove(c.id);
   });
 
+  it("run -t: the caller's terminal size is the app's from its start", async () => {
+    // No attach, no resize: the size must be on the pty before the app is exec'd.
+    const c = await t.engine.run({
+      rootfs: t.rootfs,
+      command: ["stty", "size"],
+      network: "none",
+      tty: true,
+      consoleSize: { cols: 100, rows: 30 },
+    });
+    expect((await t.engine.wait(c.id)).exitCode).toBe(0);
+    expect(t.engine.logs(c.id).map((l) => l.log)).toEqual(["30 100\n"]);
+    await t.engine.remove(c.id);
+  });
+
   it("run -it: Ctrl-C interrupts the app in the container's terminal", async () => {
     const c = await t.engine.run({
       rootfs: t.rootfs,

@@ -3,7 +3,7 @@ import path from "node:path";
 import { PassThrough, type Readable, Writable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import type { ContainerPaths } from "../container/container-paths.ts";
-import { DEFAULT_WINDOW, PtyStream } from "../container/pty.ts";
+import { DEFAULT_WINDOW, PtyStream, type WindowSize } from "../container/pty.ts";
 import type { StartHost } from "../container/start-plan.ts";
 import { RuntimeError } from "../errors.ts";
 import type { Syscalls } from "../sys/syscalls.ts";
@@ -125,7 +125,7 @@ export function openRunStdio(
   sys: Syscalls,
   paths: ContainerPaths,
   logLimits: { maxBytes: number; maxFiles: number },
-  options: { interactive: boolean; tty: boolean },
+  options: { interactive: boolean; tty: boolean; consoleSize?: WindowSize | undefined },
 ): RunStdio | null {
   if (!options.interactive && !options.tty) return null;
   if (!options.tty) {
@@ -161,7 +161,9 @@ export function openRunStdio(
     attach(master) {
       const stream = new PtyStream(master);
       pty = stream;
-      stream.resize(DEFAULT_WINDOW.cols, DEFAULT_WINDOW.rows);
+      // Before the zygote is told to go on, so the app sees this size from its first ioctl.
+      const size = options.consoleSize ?? DEFAULT_WINDOW;
+      stream.resize(size.cols, size.rows);
       logTerminal(stream, new LogFile(paths.log, logLimits.maxBytes, logLimits.maxFiles));
       stream.on("data", (chunk: Buffer | string) => {
         // Kept for a reader attaching late, but not without bound when nobody reads.

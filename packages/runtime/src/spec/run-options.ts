@@ -35,6 +35,13 @@ export const runOptionsSchema = z.object({
   rm: z.boolean(),
   interactive: z.boolean(),
   tty: z.boolean(),
+  /**
+   * -t: the caller's terminal size, set on the container's pty before the app runs (Docker's
+   * ConsoleSize); 80×24 when absent. Later changes come as resizes of the attached session.
+   */
+  consoleSize: z
+    .strictObject({ cols: z.number().int().positive(), rows: z.number().int().positive() })
+    .optional(),
   name: containerNameSchema.optional(),
   /** `NAME=value` entries from --env-file then -e, later ones replacing earlier ones. */
   env: z.array(z.string().regex(/^[^=]+=/)),
