@@ -15,6 +15,7 @@ berth_ensure_node
 berth_ensure_npm_deps "$root"
 
 started=$SECONDS
+bash scripts/clear-stale-test-leftovers.sh
 berth_say "Typecheck"
 npx turbo run typecheck --output-logs=errors-only
 berth_say "Lint (biome)"
