@@ -14,6 +14,7 @@ import {
 } from "../container/container-state.ts";
 import { StateStore } from "../container/state-store.ts";
 import { RuntimeError } from "../errors.ts";
+import { ImageStore } from "../image/image-store.ts";
 import { ContainerNetwork } from "../network/container-network.ts";
 import type { Syscalls } from "../sys/syscalls.ts";
 import { hostSyscalls } from "../sys/syscalls-host.ts";
@@ -60,6 +61,8 @@ interface Live {
 }
 
 export interface Engine {
+  /** The host's image store (under config.root): what `run IMAGE` and the image verbs use. */
+  readonly images: ImageStore;
   /** Creates and starts; resolves once the app is exec'd (or failed to be found: exit 127). */
   run(options: RunInput): Promise<ContainerState>;
   /** Creates the container's state and files (config.json) without starting it. */
@@ -104,6 +107,7 @@ export async function createEngine(
   const cgroups = options.cgroups ?? detectCgroupDriver(config);
   const initBinary = options.initBinary ?? "/bin/busybox";
   const store = new StateStore(`${config.root}/containers`);
+  const images = ImageStore.forConfig(config, sys);
   fs.mkdirSync(store.containersDir, { recursive: true, mode: 0o700 });
   fs.mkdirSync(`${config.runRoot}/containers`, { recursive: true, mode: 0o700 });
   const lastCap = Number(fs.readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
@@ -430,6 +434,7 @@ export async function createEngine(
   }
 
   return {
+    images,
     async run(input) {
       const s = await create(input);
       try {
