@@ -11,7 +11,7 @@ BERTH_APT_PACKAGES=(postgresql busybox-static containernetworking-plugins iptabl
 # Extra packages only the test suite and benchmarks need: peers we compare against or test
 # interoperability with (runc, the CNCF registry, skopeo), htpasswd for registry auth, and
 # debootstrap for the Debian base image test.
-BERTH_APT_TEST_PACKAGES=(runc docker-registry skopeo apache2-utils debootstrap)
+BERTH_APT_TEST_PACKAGES=(runc docker-registry skopeo apache2-utils debootstrap openssh-server)
 
 berth_say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 berth_die() { printf 'berth: %s\n' "$*" >&2; exit 1; }
