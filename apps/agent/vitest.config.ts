@@ -1,0 +1,3 @@
+import { berthVitestConfig } from "../../vitest.shared.ts";
+
+export default berthVitestConfig();
