@@ -90,7 +90,7 @@ berth_ensure_npm_deps() {
   # Not `npm ci`: the lock file leaves out other platforms' optional binaries (biome, turbo, esbuild
   # for macOS/Windows), which registries without them cannot fill in, and `npm ci` refuses that.
   # `npm install --no-save` installs the same locked versions and never rewrites the lock.
-  (cd "$root" && npm install --no-save --cache "$BERTH_CACHE_DIR/npm" --prefer-offline --no-audit --no-fund --loglevel=error) ||
+  (cd "$root" && npm install --no-save --cache "$BERTH_CACHE_DIR/npm" --prefer-offline --no-audit --no-fund --loglevel=error) >&2 ||
     berth_die "npm install failed in $root; see the output above"
   printf '%s\n' "$lock_hash" >"$stamp"
 }

@@ -193,7 +193,7 @@ describe.skipIf(!isRoot)("./berth container (real daemon, real kernel)", () => {
     const ps = await berth("ps");
     expect(ps.code).toBe(0);
     const [header, ...rows] = ps.stdout.trimEnd().split("\n");
-    expect(header).toMatch(/^CONTAINER ID\s+NAME\s+COMMAND\s+CREATED\s+STATUS\s+PORTS$/);
+    expect(header).toMatch(/^CONTAINER ID\s+IMAGE\s+NAME\s+COMMAND\s+CREATED\s+STATUS\s+PORTS$/);
     const row = rows.find((l) => l.startsWith(id.slice(0, 12)));
     expect(row).toMatch(/berth-test-sleeper\s+"sleep 3600"\s+.+ ago\s+Up /);
     const inspect = await berth("inspect", "berth-test-sleeper");
@@ -416,6 +416,11 @@ describe.skipIf(!isRoot)("./berth container (real daemon, real kernel)", () => {
       [["logs", "no-such-container"], /no such container: no-such-container/],
       [["stop", "no-such-container"], /no such container/],
       [["run", "--rootfs", rootfs], /missing command/],
+      [
+        ["run", "--network", "none", "nosuch:1.0"],
+        /image nosuch:1\.0 not found locally; pull it with 'berth image pull nosuch:1\.0'/,
+      ],
+      [["run"], /missing image: berth container run \[OPTIONS\] IMAGE/],
     ];
     for (const [args, message] of cases) {
       const r = await berth(...args);

@@ -20,7 +20,7 @@ function state(over: Partial<ContainerState>): ContainerState {
     signal: null,
     oomKilled: false,
     error: null,
-    options: { command: ["sleep", "3600"] },
+    options: { rootfs: "/rootfs", command: ["sleep", "3600"] },
     ...over,
   } as unknown as ContainerState;
 }
@@ -55,6 +55,7 @@ describe("container output formats", () => {
           id: "f".repeat(64),
           name: "api",
           options: {
+            image: "shop:v2",
             command: ["sh", "-c", "while true; do echo hi; done"],
             ports: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }],
           } as unknown as ContainerState["options"],
@@ -62,8 +63,11 @@ describe("container output formats", () => {
       ],
       NOW,
     ).split("\n");
-    expect(table[0]).toMatch(/^CONTAINER ID\s+NAME\s+COMMAND\s+CREATED\s+STATUS\s+PORTS$/);
-    expect(table[1]).toMatch(/^0123456789ab\s+web\s+"sleep 3600"\s+10 seconds ago\s+Up 3 seconds$/);
+    expect(table[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+NAME\s+COMMAND\s+CREATED\s+STATUS\s+PORTS$/);
+    expect(table[1]).toMatch(
+      /^0123456789ab\s+\/rootfs\s+web\s+"sleep 3600"\s+10 seconds ago\s+Up 3 seconds$/,
+    );
+    expect(table[2]).toMatch(/^f{12}\s+shop:v2\s+api\s+/);
     expect(table[2]).toContain('"sh -c while true; d…"');
     expect(table[2]).toMatch(/0\.0\.0\.0:8080->80\/tcp$/);
   });

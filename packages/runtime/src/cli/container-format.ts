@@ -59,13 +59,19 @@ function quotedCommand(s: ContainerState): string {
   return `"${text.length > 20 ? `${text.slice(0, 19)}…` : text}"`;
 }
 
+/** What the container runs from: the image as named at `run`, or the --rootfs directory. */
+export function imageText(s: ContainerState): string {
+  return s.options.image ?? s.options.rootfs ?? "";
+}
+
 /** The `ps` table, newest first, columns padded like Docker's (three spaces apart). */
 export function psTable(containers: ContainerState[], now = Date.now()): string {
-  const header = ["CONTAINER ID", "NAME", "COMMAND", "CREATED", "STATUS", "PORTS"];
+  const header = ["CONTAINER ID", "IMAGE", "NAME", "COMMAND", "CREATED", "STATUS", "PORTS"];
   const rows = [...containers]
     .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
     .map((s) => [
       shortId(s.id),
+      imageText(s),
       s.name,
       quotedCommand(s),
       `${humanDuration(since(s.createdAt, now))} ago`,

@@ -11,7 +11,7 @@ import { pipeSession } from "./session-io.ts";
 const RUN_USAGE =
   "berth container run [-d] [--rm] [--name N] [-e K=V] [--env-file F] [-w DIR] [-u UID[:GID]] " +
   "[--hostname H] [-m 256m] [--cpus 0.5] [--pids-limit N] [-v HOST:CTR[:ro]] [-p HOST:CTR] " +
-  "[--network bridge|none|host] [-it] --rootfs DIR CMD [ARG…]";
+  "[--network bridge|none|host] [--entrypoint CMD] [-it] (IMAGE [CMD [ARG…]] | --rootfs DIR CMD [ARG…])";
 
 /** Parses run/create arguments and resolves host paths against the caller's directory. */
 function parse(args: string[], ctx: ContainerCliContext): RunOptions {
@@ -20,6 +20,7 @@ function parse(args: string[], ctx: ContainerCliContext): RunOptions {
     hostCpus: os.availableParallelism(),
     readFile: (p) => fs.readFileSync(path.resolve(ctx.cwd, p)),
   });
+  if (options.rootfs === undefined) return options; // an image, resolved by the daemon
   const rootfs = path.resolve(ctx.cwd, options.rootfs);
   if (!fs.statSync(rootfs, { throwIfNoEntry: false })?.isDirectory()) {
     throw new ContainerCliError(`--rootfs ${options.rootfs}: no such directory`);

@@ -32,8 +32,13 @@ export interface ContainerState {
   error: string | null;
   /** The network while running (bridge: address and published ports); null otherwise. */
   network: NetworkAttachment | null;
-  /** The options it was created with; its OCI spec is config.json beside state.json. */
+  /**
+   * The options it runs with (for an image: with the image's Entrypoint, Cmd, Env, WorkingDir,
+   * User and StopSignal applied); its OCI spec is config.json beside state.json.
+   */
   options: RunOptions;
+  /** For `run IMAGE`: the image's ID (its config digest), kept while the container exists. */
+  imageId?: string;
 }
 
 /** created → running → exited, and exited → running again (`start`). */

@@ -34,10 +34,10 @@ export function describeStep(step: PlanStep): string {
       return `changing to the directory ${str(a[0])}`;
     case "open":
       return `opening ${str(a[0])}`;
+    case "mountOverlay":
+      return `mounting the root filesystem (an overlay of ${(a[1] as unknown[]).length} layers)`;
     case "mount":
-      return a[2] === "overlay"
-        ? `mounting the root filesystem (${str(a[4])})`
-        : `mounting ${str(a[0] ?? a[2])} on ${str(a[1])}`;
+      return `mounting ${str(a[0] ?? a[2])} on ${str(a[1])}`;
     case "mknod":
     case "symlink":
       return `populating /dev (${step.call} ${str(a.at(-1) ?? "")})`;

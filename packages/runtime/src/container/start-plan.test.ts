@@ -12,7 +12,7 @@ import { buildStartPlan, parseMountOptions, type StartHost } from "./start-plan.
 const C = "/var/lib/berth/containers/abc";
 const R = `${C}/merged`;
 const HOST: StartHost = {
-  overlay: { lowerDir: "/rootfs", upperDir: `${C}/upper`, workDir: `${C}/work` },
+  overlay: { lowerDirs: ["/rootfs"], upperDir: `${C}/upper`, workDir: `${C}/work` },
   stdinPath: "/dev/null",
   stdoutPath: "/run/berth/abc/stdout",
   stderrPath: "/run/berth/abc/stderr",
@@ -68,9 +68,7 @@ describe("buildStartPlan", () => {
     // The new network namespace (--network none) gets its lo up.
     expect(t[5]).toBe("interfaceUp(lo)");
     expect(t[6]).toBe(`mount(null,/,null,${MS.REC | MS.SLAVE},null)`);
-    expect(t[7]).toBe(
-      `mount(overlay,${R},overlay,0,lowerdir=/rootfs,upperdir=${C}/upper,workdir=${C}/work)`,
-    );
+    expect(t[7]).toBe(`mountOverlay(${R},[/rootfs],${C}/upper,${C}/work)`);
     expect(t).toContain(`mount(proc,${R}/proc,proc,${MS.NOSUID | MS.NOEXEC | MS.NODEV},null)`);
     expect(t).toContain(
       `mount(tmpfs,${R}/dev,tmpfs,${MS.NOSUID | MS.STRICTATIME},mode=755,size=65536k)`,
@@ -187,11 +185,7 @@ describe("buildStartPlan", () => {
   it("skips mkdir of an existing mountpoint but stops at any other failure, naming the step", () => {
     const sys = new RecordingSyscalls(BIN_TRUE).failOn({ call: "mkdir", errnoName: "EEXIST" });
     runLikeZygote(sys, spec());
-    const failing = new RecordingSyscalls().failOn({
-      call: "mount",
-      match: (a) => a[2] === "overlay",
-      errnoName: "EINVAL",
-    });
+    const failing = new RecordingSyscalls().failOn({ call: "mountOverlay", errnoName: "EINVAL" });
     const plan = buildStartPlan(spec(), HOST);
     let error: { step?: number; errnoName?: string } | undefined;
     try {
@@ -202,7 +196,7 @@ describe("buildStartPlan", () => {
     expect(error?.errnoName).toBe("EINVAL");
     expect(error?.step).toBe(7);
     // Nothing after the failed step ran: no pivot_root, no exec.
-    expect(failing.calls.at(-1)?.call).toBe("mount");
+    expect(failing.calls.at(-1)?.call).toBe("mountOverlay");
     expect(failing.calls).toHaveLength(8);
   });
 

@@ -54,8 +54,11 @@ export interface StartPlan {
  * and which host files become its stdio. Every path is absolute and exists (the engine made it).
  */
 export interface StartHost {
-  /** The overlay mounted at root.path: the read-only --rootfs dir under a per-container upper. */
-  overlay: { lowerDir: string; upperDir: string; workDir: string };
+  /**
+   * The overlay mounted at root.path: read-only lower dirs (the image's layer snapshots, topmost
+   * first, or the one --rootfs dir) under a per-container upper.
+   */
+  overlay: { lowerDirs: string[]; upperDir: string; workDir: string };
   /** Host files the zygote opens before leaving the host's mount namespace. */
   stdinPath: string;
   stdoutPath: string;
@@ -227,7 +230,7 @@ export function buildStartPlan(spec: OciSpec, host: StartHost): StartPlan {
   const root = spec.root.path;
   const proc = spec.process;
   const mounts = spec.mounts ?? [];
-  const { lowerDir, upperDir, workDir } = host.overlay;
+  const { lowerDirs, upperDir, workDir } = host.overlay;
   const setup: PlanStep[] = [
     // Opened first: after pivot_root these host paths are out of reach. With a terminal the
     // stdio is a pty of the container's own devpts, opened at the end.
@@ -246,14 +249,7 @@ export function buildStartPlan(spec: OciSpec, host: StartHost): StartPlan {
     ...namespaceSteps(spec),
     // rslave: host unmounts still propagate in, nothing we mount propagates out.
     step("mount", null, "/", null, MS.REC | MS.SLAVE, null),
-    step(
-      "mount",
-      "overlay",
-      root,
-      "overlay",
-      0,
-      `lowerdir=${lowerDir},upperdir=${upperDir},workdir=${workDir}`,
-    ),
+    step("mountOverlay", root, lowerDirs, upperDir, workDir),
   ];
   for (const m of mounts) {
     // A v1 host has one hierarchy per controller; /sys/fs/cgroup stays the empty read-only sysfs dir.

@@ -6,23 +6,48 @@ import { parseCgroupResources } from "../cgroups/resources.ts";
 import type { RuntimeConfig } from "../config.ts";
 import type { ContainerPaths } from "../container/container-paths.ts";
 import { RuntimeError } from "../errors.ts";
+import type { ContainerConfig } from "../image/oci-schemas.ts";
 import { NetnsFiles } from "../network/netns.ts";
 import { buildOciSpec } from "../spec/build-oci-spec.ts";
 import { thermalThrottlePaths } from "../spec/docker-defaults.ts";
+import { applyImageConfig } from "../spec/image-run-config.ts";
 import { type OciSpec, ociSpecSchema } from "../spec/oci-schema.ts";
+import type { RunOptions } from "../spec/run-options.ts";
 import { resolveUser } from "../spec/user-resolver.ts";
 import type { Syscalls } from "../sys/syscalls.ts";
 import type { EngineRunRequest } from "./run-input.ts";
 
 /** Annotation carrying the --rootfs directory: the overlay's lower layer. */
 export const ROOTFS_ANNOTATION = "dev.berth.rootfs";
+/** Annotations of an image's container: the name it was run as, its ID, its snapshots (JSON). */
+export const IMAGE_ANNOTATION = "dev.berth.image";
+export const IMAGE_ID_ANNOTATION = "dev.berth.image-id";
+export const LOWER_DIRS_ANNOTATION = "dev.berth.lower-dirs";
+
+/** An image as the engine runs it: its layer snapshots (topmost first) and its run config. */
+export interface RunImage {
+  name: string;
+  id: string;
+  lowerDirs: string[];
+  config: ContainerConfig;
+}
 
 export interface CreateFilesRequest {
   id: string;
   request: EngineRunRequest;
+  /** Set for `run IMAGE` (resolved from the store by the caller). */
+  image?: RunImage;
   config: RuntimeConfig;
   paths: ContainerPaths;
   sys: Syscalls;
+}
+
+/** The overlay's lower dirs of a created container, topmost first, from its config.json. */
+export function lowerDirsOf(spec: OciSpec): string[] | undefined {
+  const layers = spec.annotations?.[LOWER_DIRS_ANNOTATION];
+  if (layers !== undefined) return JSON.parse(layers) as string[];
+  const rootfs = spec.annotations?.[ROOTFS_ANNOTATION];
+  return rootfs === undefined ? undefined : [rootfs];
 }
 
 /**
@@ -31,14 +56,35 @@ export interface CreateFilesRequest {
  * every later start executes. Validation comes first and touches nothing; a failure while writing
  * removes everything written.
  */
-export function createContainerFiles(req: CreateFilesRequest): OciSpec {
-  const { id, config, paths } = req;
-  const { options } = req.request;
-  const rootfs = path.resolve(options.rootfs);
-  if (!fs.statSync(rootfs, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new RuntimeError("INVALID_ARGUMENT", `rootfs ${options.rootfs} is not a directory`, {
-      rootfs: options.rootfs,
-    });
+export function createContainerFiles(req: CreateFilesRequest): {
+  spec: OciSpec;
+  options: RunOptions;
+} {
+  const { id, config, paths, image } = req;
+  let options = req.request.options;
+  let lowerDirs: string[];
+  let annotations: Record<string, string>;
+  if (image) {
+    options = applyImageConfig(options, image.config, image.name);
+    lowerDirs = image.lowerDirs;
+    annotations = {
+      [IMAGE_ANNOTATION]: image.name,
+      [IMAGE_ID_ANNOTATION]: image.id,
+      [LOWER_DIRS_ANNOTATION]: JSON.stringify(lowerDirs),
+    };
+  } else {
+    const rootfs = path.resolve(options.rootfs ?? "");
+    if (
+      options.rootfs === undefined ||
+      !fs.statSync(rootfs, { throwIfNoEntry: false })?.isDirectory()
+    ) {
+      throw new RuntimeError("INVALID_ARGUMENT", `rootfs ${options.rootfs} is not a directory`, {
+        rootfs: options.rootfs ?? "",
+      });
+    }
+    options = { ...options, rootfs };
+    lowerDirs = [rootfs];
+    annotations = { [ROOTFS_ANNOTATION]: rootfs };
   }
   for (const v of options.volumes) {
     if (!fs.existsSync(v.source)) {
@@ -50,22 +96,19 @@ export function createContainerFiles(req: CreateFilesRequest): OciSpec {
     }
   }
   const hostname = options.hostname ?? id.slice(0, 12);
-  const spec = buildOciSpec(
-    { ...options, rootfs },
-    {
-      rootfs: paths.merged,
-      hostname,
-      user: resolveUser(rootfs, options.user),
-      cgroupsPath: `${config.cgroupParent}/${id}`,
-      // none: a new namespace made by the zygote itself (lo only); bridge: the CNI-made one.
-      ...(options.network === "bridge"
-        ? { networkNamespacePath: new NetnsFiles(config.runRoot).pathOf(id) }
-        : {}),
-      extraMaskedPaths: thermalThrottlePaths(),
-      etcFiles: { hosts: paths.hosts, hostname: paths.hostname, resolvConf: paths.resolvConf },
-      annotations: { [ROOTFS_ANNOTATION]: rootfs },
-    },
-  );
+  const spec = buildOciSpec(options, {
+    rootfs: paths.merged,
+    hostname,
+    user: resolveUser(lowerDirs.length === 1 ? (lowerDirs[0] as string) : lowerDirs, options.user),
+    cgroupsPath: `${config.cgroupParent}/${id}`,
+    // none: a new namespace made by the zygote itself (lo only); bridge: the CNI-made one.
+    ...(options.network === "bridge"
+      ? { networkNamespacePath: new NetnsFiles(config.runRoot).pathOf(id) }
+      : {}),
+    extraMaskedPaths: thermalThrottlePaths(),
+    etcFiles: { hosts: paths.hosts, hostname: paths.hostname, resolvConf: paths.resolvConf },
+    annotations,
+  });
 
   // Limits the kernel would refuse (under 6 MiB, more CPUs than the host has) fail here, not at start.
   parseCgroupResources(cgroupResourcesFromOci(spec.linux?.resources), availableParallelism());
@@ -77,7 +120,7 @@ export function createContainerFiles(req: CreateFilesRequest): OciSpec {
     for (const dir of [paths.upper, paths.work, paths.merged]) fs.mkdirSync(dir, { mode: 0o700 });
     // The overlay's / takes the upper dir's owner and mode: give it the rootfs's (0755 usually),
     // or only root could reach anything in the container. The 0700 state dir guards the host side.
-    const top = fs.statSync(rootfs);
+    const top = fs.statSync(lowerDirs[0] as string);
     fs.chmodSync(paths.upper, top.mode & 0o7777);
     fs.chownSync(paths.upper, top.uid, top.gid);
     writeHostsFile(paths.hosts, hostname, null);
@@ -87,7 +130,7 @@ export function createContainerFiles(req: CreateFilesRequest): OciSpec {
     const text = `${JSON.stringify(spec, null, 2)}\n`;
     writeFileAtomic(paths.config, text);
     rememberSpec(paths.config, text, spec);
-    return spec;
+    return { spec, options };
   } catch (e) {
     fs.rmSync(paths.dir, { recursive: true, force: true });
     fs.rmSync(paths.runDir, { recursive: true, force: true });

@@ -19,7 +19,7 @@ import { ContainerNetwork } from "../network/container-network.ts";
 import type { Syscalls } from "../sys/syscalls.ts";
 import { hostSyscalls } from "../sys/syscalls-host.ts";
 import { type ContainerStats, StatsSampler } from "./container-stats.ts";
-import { createContainerFiles, readContainerSpec } from "./create-container.ts";
+import { createContainerFiles, type RunImage, readContainerSpec } from "./create-container.ts";
 import { type ExecOptions, type ExecSession, execInContainer } from "./exec-container.ts";
 import { containerExit, SIGNAL_NAMES } from "./exit-status.ts";
 import { childPids, isSameProcessAlive, processStartTime, signalProcess } from "./host-process.ts";
@@ -262,13 +262,21 @@ export async function createEngine(
 
   async function create(input: RunInput): Promise<ContainerState> {
     const request = toRunRequest(input);
+    const image = request.options.image ? await runImage(request.options.image) : undefined;
     const id = randomBytes(32).toString("hex");
     const name = request.options.name ?? `berth-${id.slice(0, 12)}`;
     if ([...states.values()].some((s) => s.name === name)) {
       throw new RuntimeError("CONFLICT", `the container name ${name} is already in use`, { name });
     }
     // Synchronous from the name check to the state being recorded: no second create can take it.
-    createContainerFiles({ id, request, config, paths: containerPaths(config, id), sys });
+    const created = createContainerFiles({
+      id,
+      request,
+      config,
+      paths: containerPaths(config, id),
+      sys,
+      ...(image ? { image } : {}),
+    });
     const s: ContainerState = {
       id,
       name,
@@ -284,10 +292,28 @@ export async function createEngine(
       exitReason: null,
       error: null,
       network: null,
-      options: request.options,
+      options: created.options,
+      ...(image ? { imageId: image.id } : {}),
     };
     save(s);
     return s;
+  }
+
+  /** The image's snapshots (unpacked now if missing) and run config, for `run IMAGE`. */
+  async function runImage(name: string): Promise<RunImage> {
+    try {
+      const { id, lowerDirs, config: imageConfig } = await images.rootfsFor(name);
+      return { name, id, lowerDirs, config: imageConfig };
+    } catch (e) {
+      if (e instanceof RuntimeError && e.code === "NOT_FOUND") {
+        throw new RuntimeError(
+          "NOT_FOUND",
+          `image ${name} not found locally; pull it with 'berth image pull ${name}' or build it`,
+          { image: name },
+        );
+      }
+      throw e;
+    }
   }
 
   async function start(idOrName: string): Promise<ContainerState> {

@@ -16,7 +16,13 @@ describe("toRunRequest", () => {
 
   it("refuses bad fields with one line naming the field", () => {
     expect(() => toRunRequest({ rootfs: "/r", command: [] })).toThrow(
-      /^invalid run options: command: /,
+      /^invalid run options: a rootfs container needs a command$/,
+    );
+    expect(() => toRunRequest({ command: ["sh"] })).toThrow(
+      /^invalid run options: give either an image or a rootfs directory$/,
+    );
+    expect(() => toRunRequest({ image: "busybox", rootfs: "/r" })).toThrow(
+      /either an image or a rootfs/,
     );
     expect(() => toRunRequest({ rootfs: "/r", command: ["x"], memory: -1 })).toThrow(/memory/);
   });

@@ -2,14 +2,16 @@ import { RuntimeError } from "../errors.ts";
 import { type RunOptions, runOptionsSchema } from "../spec/run-options.ts";
 
 /**
- * What `run`/`create` take: the `RunOptions` that `parseRunOptions` returns, where every field but
- * `rootfs` and `command` may be left out and then gets the command line's default (Docker's:
- * `--network bridge`, no limits, Docker's capabilities and seccomp profile).
+ * What `run`/`create` take: the `RunOptions` that `parseRunOptions` returns, where every field may
+ * be left out and then gets the command line's default (Docker's: `--network bridge`, no limits,
+ * Docker's capabilities and seccomp profile) — but an image or a rootfs must be named, and a
+ * rootfs needs a command.
  */
-export type RunInput = Partial<RunOptions> & Pick<RunOptions, "rootfs" | "command">;
+export type RunInput = Partial<RunOptions>;
 
-/** The command line's defaults for every optional field (`berth container run --rootfs R CMD`). */
-const DEFAULTS: Omit<RunOptions, "rootfs" | "command"> = {
+/** The command line's defaults for every optional field (`berth container run IMAGE`). */
+const DEFAULTS: Omit<RunOptions, "rootfs" | "image"> = {
+  command: [],
   detach: false,
   rm: false,
   interactive: false,
@@ -40,7 +42,20 @@ export function toRunRequest(input: RunInput): EngineRunRequest {
       { issues: parsed.error.issues },
     );
   }
-  return { options: parsed.data };
+  const options = parsed.data;
+  if ((options.image === undefined) === (options.rootfs === undefined)) {
+    throw new RuntimeError(
+      "INVALID_ARGUMENT",
+      "invalid run options: give either an image or a rootfs directory",
+    );
+  }
+  if (options.rootfs !== undefined && options.command.length === 0) {
+    throw new RuntimeError(
+      "INVALID_ARGUMENT",
+      "invalid run options: a rootfs container needs a command",
+    );
+  }
+  return { options };
 }
 
 function dropUndefined<T extends object>(o: T): Partial<T> {

@@ -9,7 +9,7 @@ import type { ContainerNetwork, NetworkAttachment } from "../network/container-n
 import type { OciSpec } from "../spec/oci-schema.ts";
 import type { RunOptions } from "../spec/run-options.ts";
 import { takeFd } from "../sys/pty.mjs";
-import { ROOTFS_ANNOTATION, writeHostsFile } from "./create-container.ts";
+import { lowerDirsOf, writeHostsFile } from "./create-container.ts";
 import { Rollback } from "./rollback.ts";
 import type { RunConsole } from "./run-stdio.ts";
 import { zygoteGroup } from "./zygote-group.ts";
@@ -45,12 +45,15 @@ export interface StartResult {
 export function startHostFor(
   req: Pick<StartRequest, "spec" | "paths" | "initBinary" | "lastCap" | "stdio">,
 ) {
-  const lowerDir = req.spec.annotations?.[ROOTFS_ANNOTATION];
-  if (!lowerDir) {
-    throw new RuntimeError("INVALID_STATE", `${req.paths.config} names no rootfs directory`);
+  const lowerDirs = lowerDirsOf(req.spec);
+  if (!lowerDirs || lowerDirs.length === 0) {
+    throw new RuntimeError(
+      "INVALID_STATE",
+      `${req.paths.config} names no image layers or rootfs directory`,
+    );
   }
   const host: StartHost = {
-    overlay: { lowerDir, upperDir: req.paths.upper, workDir: req.paths.work },
+    overlay: { lowerDirs, upperDir: req.paths.upper, workDir: req.paths.work },
     stdinPath: "/dev/null",
     stdoutPath: req.paths.stdoutFifo,
     stderrPath: req.paths.stderrFifo,

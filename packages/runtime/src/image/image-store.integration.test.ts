@@ -2,14 +2,12 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import zlib from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MNT_DETACH } from "../sys/constants.ts";
 import { hostSyscalls } from "../sys/syscalls-host.ts";
 import { bootstrapImage } from "./bootstrap.ts";
 import { ImageStore } from "./image-store.ts";
-import { MEDIA } from "./oci-schemas.ts";
-import { buildTar, type TarHeaderInput } from "./tar-writer.ts";
+import { commitTestImage, makeTestLayer, type TestLayer } from "./test-image-layers.ts";
 
 const sys = hostSyscalls();
 let tmp: string;
@@ -28,28 +26,14 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Stores a crafted layer; returns its descriptor and diffID. */
-async function layer(entries: (TarHeaderInput & { body?: string })[]) {
-  const tar = buildTar(entries.map((e) => ({ mtime: 1_650_000_000, ...e })));
-  const blob = await store.content.putBlobBytes(zlib.gzipSync(tar));
-  return {
-    desc: { mediaType: MEDIA.ociLayerGzip, digest: blob.digest, size: blob.size },
-    diffID: `sha256:${createHash("sha256").update(tar).digest("hex")}`,
-  };
-}
-
-async function image(tag: string, layers: Awaited<ReturnType<typeof layer>>[]) {
-  return store.commitImage(
-    {
-      architecture: "amd64",
-      os: "linux",
-      config: { Cmd: ["sh"], Env: ["PATH=/bin"], WorkingDir: "/srv", StopSignal: "SIGINT" },
-      rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffID) },
-    },
-    layers.map((l) => l.desc),
-    tag,
-  );
-}
+const layer = (entries: Parameters<typeof makeTestLayer>[1]) => makeTestLayer(store, entries);
+const image = (tag: string, layers: TestLayer[]) =>
+  commitTestImage(store, tag, layers, {
+    Cmd: ["sh"],
+    Env: ["PATH=/bin"],
+    WorkingDir: "/srv",
+    StopSignal: "SIGINT",
+  });
 
 function tree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};

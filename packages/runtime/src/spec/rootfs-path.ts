@@ -72,3 +72,23 @@ export function readRootfsFile(rootfs: string, path: string): string | undefined
     closeSync(fd);
   }
 }
+
+/**
+ * Reads a file of an image's merged tree without mounting it: the topmost layer (of `lowerDirs`,
+ * topmost first) that has the path wins; a whiteout (a 0/0 character device) of the path or of a
+ * parent in a higher layer hides it. Symlinks resolve within the layer that holds the path, and
+ * opaque directories are not consulted — enough for /etc/passwd and /etc/group, which is what
+ * this serves; the running container sees the real overlay.
+ */
+export function readLayeredFile(lowerDirs: readonly string[], path: string): string | undefined {
+  const parts = posix.normalize(`/${path}`).split("/").filter(Boolean);
+  for (const layer of lowerDirs) {
+    for (let i = 1; i <= parts.length; i++) {
+      const st = lstatSync(posix.join(layer, ...parts.slice(0, i)), { throwIfNoEntry: false });
+      if (st?.isCharacterDevice() && st.rdev === 0) return undefined;
+      if (!st) break;
+      if (i === parts.length) return readRootfsFile(layer, path);
+    }
+  }
+  return undefined;
+}

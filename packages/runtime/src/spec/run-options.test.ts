@@ -182,8 +182,15 @@ describe("parseRunOptions", () => {
     [["--rootfs", "/r", "--rm=maybe", "sh"], "flag --rm takes true or false"],
     [["--rootfs", "/r", "--memory"], "flag needs an argument: --memory"],
     [["--rootfs", "/r", "-m"], "flag needs an argument: 'm' in -m"],
-    [["sh"], "missing --rootfs DIR: the root filesystem to run"],
-    [["--rootfs", "/r"], "missing command: give the program to run after the options"],
+    [[], "missing image: berth container run [OPTIONS] IMAGE [COMMAND] (or --rootfs DIR COMMAND)"],
+    [
+      ["-d", "--", ""],
+      "missing image: berth container run [OPTIONS] IMAGE [COMMAND] (or --rootfs DIR COMMAND)",
+    ],
+    [
+      ["--rootfs", "/r"],
+      "missing command: give the program to run after --rootfs DIR and the options",
+    ],
     [["--rootfs", "/r", "--env-file", "/nope.env", "sh"], "cannot read env file /nope.env: ENOENT"],
     [["--rootfs", "/r", "-v", "/a:/x", "-v", "/b:/x/", "sh"], "duplicate mount point: /x"],
     [["--rootfs", "/r", "-p", "80:80", "-p", "80:81", "sh"], "host port 80/tcp is published twice"],

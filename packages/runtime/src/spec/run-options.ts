@@ -59,7 +59,12 @@ export const runOptionsSchema = z.object({
   volumes: z.array(volumeMountSchema),
   ports: z.array(portMappingSchema),
   network: networkModeSchema,
-  rootfs: z.string().min(1),
+  /** A root filesystem directory (the overlay's one lower layer); or else `image`. */
+  rootfs: z.string().min(1).optional(),
+  /** An image of the store, by name, name:tag, ID or ID prefix; or else `rootfs`. */
+  image: z.string().min(1).optional(),
+  /** --entrypoint: replaces the image's Entrypoint and clears its Cmd ([] for `--entrypoint ""`). */
+  entrypoint: z.array(z.string()).optional(),
   restart: restartPolicySchema,
   stopSignal: z.number().int().min(1).max(64).optional(),
   stopTimeout: z.number().int().nonnegative().optional(),
@@ -73,7 +78,8 @@ export const runOptionsSchema = z.object({
     ]),
     noNewPrivileges: z.boolean(),
   }),
-  command: z.array(z.string()).min(1),
+  /** After the image (or --rootfs DIR): replaces the image's Cmd; required with --rootfs. */
+  command: z.array(z.string()),
 });
 export type RunOptions = z.infer<typeof runOptionsSchema>;
 
@@ -113,6 +119,7 @@ const FLAGS: FlagDef[] = [
   { long: "--publish", kind: "value" },
   { long: "--network", kind: "value" },
   { long: "--rootfs", kind: "value" },
+  { long: "--entrypoint", kind: "value" },
   { long: "--restart", kind: "value" },
   { long: "--stop-signal", kind: "value" },
   { long: "--stop-timeout", kind: "value" },
@@ -238,10 +245,19 @@ function buildRunOptions(
   }
 
   const rootfs = last("--rootfs");
-  if (rootfs === undefined || rootfs === "")
-    throw usage("missing --rootfs DIR: the root filesystem to run");
-  if (command.length === 0)
-    throw usage("missing command: give the program to run after the options");
+  let image: string | undefined;
+  if (rootfs === undefined) {
+    image = command.shift();
+    if (image === undefined || image === "") {
+      throw usage(
+        "missing image: berth container run [OPTIONS] IMAGE [COMMAND] (or --rootfs DIR COMMAND)",
+      );
+    }
+  } else if (rootfs === "") {
+    throw usage("--rootfs needs a directory");
+  } else if (command.length === 0) {
+    throw usage("missing command: give the program to run after --rootfs DIR and the options");
+  }
 
   const security: SecurityOptions = parseSecurityOpts(all("--security-opt"), (p) =>
     Buffer.from(readFile(p)).toString("utf8"),
@@ -266,6 +282,8 @@ function buildRunOptions(
     ports,
     network: optional("--network", parseNetworkMode) ?? "bridge",
     rootfs,
+    image,
+    entrypoint: optional("--entrypoint", (v) => (v === "" ? [] : [v])),
     restart: optional("--restart", parseRestartPolicy) ?? { name: "no" },
     stopSignal: optional("--stop-signal", parseStopSignal),
     stopTimeout: optional("--stop-timeout", parseStopTimeout),

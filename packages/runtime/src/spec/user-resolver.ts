@@ -1,5 +1,5 @@
 import { RuntimeError } from "../errors.ts";
-import { readRootfsFile } from "./rootfs-path.ts";
+import { readLayeredFile, readRootfsFile } from "./rootfs-path.ts";
 import type { IdOrName, UserSpec } from "./user-spec.ts";
 
 /** The numeric identity the container's process runs as. */
@@ -33,8 +33,14 @@ interface GroupEntry {
  * the passwd entry gives the primary group unless one is given; supplementary groups come from
  * /etc/group only when the group is implicit. No spec means root.
  */
-export function resolveUser(rootfsDir: string, spec: UserSpec = { user: { id: 0 } }): ResolvedUser {
-  const passwd = parsePasswd(readRootfsFile(rootfsDir, "/etc/passwd"));
+export function resolveUser(
+  rootfs: string | readonly string[],
+  spec: UserSpec = { user: { id: 0 } },
+): ResolvedUser {
+  // A directory, or an image's layer snapshots (topmost first).
+  const read = (file: string) =>
+    typeof rootfs === "string" ? readRootfsFile(rootfs, file) : readLayeredFile(rootfs, file);
+  const passwd = parsePasswd(read("/etc/passwd"));
   const entry =
     "id" in spec.user
       ? passwd.find((p) => p.uid === (spec.user as { id: number }).id)
@@ -55,7 +61,7 @@ export function resolveUser(rootfsDir: string, spec: UserSpec = { user: { id: 0 
   };
 
   const needGroups = spec.group !== undefined || entry !== undefined;
-  const groups = needGroups ? parseGroup(readRootfsFile(rootfsDir, "/etc/group")) : [];
+  const groups = needGroups ? parseGroup(read("/etc/group")) : [];
   if (spec.group) {
     user.gid = groupId(spec.group, groups);
   } else if (entry) {

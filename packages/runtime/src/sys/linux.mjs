@@ -21,7 +21,19 @@ const NR = {
   pivot_root: 155,
   seccomp: 317,
   close_range: 436,
+  move_mount: 429,
+  fsopen: 430,
+  fsconfig: 431,
+  fsmount: 432,
 };
+
+// <linux/mount.h>: the new mount API (5.2+; `lowerdir+` for overlayfs since 6.8).
+const FSOPEN_CLOEXEC = 1;
+const FSCONFIG_SET_STRING = 1;
+const FSCONFIG_CMD_CREATE = 6;
+const FSMOUNT_CLOEXEC = 1;
+const MOVE_MOUNT_F_EMPTY_PATH = 4;
+const AT_FDCWD = -100;
 
 const ERRNO_NAMES = Object.fromEntries(
   Object.entries(koffi.os.errno).map(([name, value]) => [value, name]),
@@ -106,6 +118,87 @@ export const linuxSyscalls = {
       what,
       f.mount(source, target, fstype, flags, data),
     );
+  },
+  mountOverlay(target, lowerDirs, upperDir, workDir) {
+    // One fsconfig call per layer: no option string, so no one-page limit on how many layers an
+    // image may have (the legacy mount(2) data caps `lowerdir=` at ~4 KiB of paths).
+    const what = `mount overlay on ${target}`;
+    const fd = check(
+      "fsopen",
+      ["overlay"],
+      what,
+      f.syscall(NR.fsopen, "str", "overlay", "int", FSOPEN_CLOEXEC),
+    );
+    let mfd = -1;
+    try {
+      const set = (key, value) =>
+        check(
+          "fsconfig",
+          [key, value],
+          `${what}: setting ${key}=${value}`,
+          f.syscall(
+            NR.fsconfig,
+            "int",
+            fd,
+            "int",
+            FSCONFIG_SET_STRING,
+            "str",
+            key,
+            "str",
+            value,
+            "int",
+            0,
+          ),
+        );
+      for (const dir of lowerDirs) set("lowerdir+", dir);
+      set("upperdir", upperDir);
+      set("workdir", workDir);
+      check(
+        "fsconfig",
+        ["create"],
+        `${what} (${lowerDirs.length} layers)`,
+        f.syscall(
+          NR.fsconfig,
+          "int",
+          fd,
+          "int",
+          FSCONFIG_CMD_CREATE,
+          "str",
+          null,
+          "str",
+          null,
+          "int",
+          0,
+        ),
+      );
+      mfd = check(
+        "fsmount",
+        [],
+        what,
+        f.syscall(NR.fsmount, "int", fd, "int", FSMOUNT_CLOEXEC, "int", 0),
+      );
+      check(
+        "move_mount",
+        [target],
+        what,
+        f.syscall(
+          NR.move_mount,
+          "int",
+          mfd,
+          "str",
+          "",
+          "int",
+          AT_FDCWD,
+          "str",
+          target,
+          "int",
+          MOVE_MOUNT_F_EMPTY_PATH,
+        ),
+      );
+    } finally {
+      if (mfd >= 0) f.close(mfd);
+      f.close(fd);
+    }
   },
   umount2(target, flags) {
     return void check("umount2", [target, flags], `umount ${target}`, f.umount2(target, flags));

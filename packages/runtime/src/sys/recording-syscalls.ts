@@ -66,6 +66,9 @@ export class RecordingSyscalls implements Syscalls {
   ) {
     this.record("mount", [source, target, fstype, flags, data]);
   }
+  mountOverlay(target: string, lowerDirs: readonly string[], upperDir: string, workDir: string) {
+    this.record("mountOverlay", [target, [...lowerDirs], upperDir, workDir]);
+  }
   umount2(target: string, flags: number) {
     this.record("umount2", [target, flags]);
   }

@@ -15,6 +15,17 @@ export interface Syscalls {
     flags: number,
     data: string | null,
   ): void;
+  /**
+   * An overlayfs at `target` through the new mount API (fsopen/fsconfig/fsmount/move_mount), one
+   * `lowerdir+` per layer (topmost first), so the number of layers is not bounded by mount(2)'s
+   * one-page option string.
+   */
+  mountOverlay(
+    target: string,
+    lowerDirs: readonly string[],
+    upperDir: string,
+    workDir: string,
+  ): void;
   /** umount2(2), e.g. MNT_DETACH for the old root after pivot_root. */
   umount2(target: string, flags: number): void;
   /** pivot_root(2) as a raw syscall (glibc has no wrapper). */
