@@ -30,4 +30,19 @@ export const commandTable: Record<string, Command> = {
     "berth container <verb> [options]",
     async () => (await import("./commands/container.ts")).containerCommand,
   ),
+  image: lazy(
+    "manage images: ls, pull, push, tag, rm, prune, import, bootstrap (see 'berth image help')",
+    "berth image <verb> [options]",
+    async () => (await import("./commands/image.ts")).imageCommand,
+  ),
+  login: lazy(
+    "log in to a container registry (for image pull and push)",
+    "berth login -u USER [-p PASSWORD | --password-stdin] REGISTRY",
+    async () => (await import("./commands/login.ts")).loginCommand,
+  ),
+  logout: lazy(
+    "forget a registry's stored credentials",
+    "berth logout REGISTRY",
+    async () => (await import("./commands/login.ts")).logoutCommand,
+  ),
 };

@@ -7,6 +7,7 @@ import { logsVerb } from "./logs-verb.ts";
 import { psVerb } from "./ps-verb.ts";
 import { createVerb, runVerb } from "./run-verb.ts";
 import { statsVerb } from "./stats-verb.ts";
+import { runVerbTable } from "./verb-table.ts";
 
 export type { ContainerCliContext } from "./cli-context.ts";
 
@@ -40,28 +41,6 @@ function exitCodeFor(error: unknown): number {
  * `berth container <verb> [args…]`: a docker-like command line over the engine daemon. Resolves to
  * the exit code; every failure is one line on stderr.
  */
-export async function runContainerCli(argv: string[], ctx: ContainerCliContext): Promise<number> {
-  const [name, ...args] = argv;
-  if (!name || name === "help" || name === "--help" || name === "-h") {
-    const width = Math.max(...Object.keys(verbs).map((n) => n.length));
-    const lines = Object.entries(verbs).map(([n, v]) => `  ${n.padEnd(width)}  ${v.summary}`);
-    ctx.stdout.write(
-      ["Usage: berth container <verb> [options]", "", "Verbs:", ...lines, ""].join("\n"),
-    );
-    return name ? 0 : 125;
-  }
-  const verb = verbs[name];
-  try {
-    if (!verb)
-      throw new ContainerCliError(`unknown verb 'container ${name}'; see 'berth container help'`);
-    if (args[0] === "--help" || args[0] === "-h") {
-      ctx.stdout.write(`Usage: ${verb.usage}\n`);
-      return 0;
-    }
-    return await verb.run(args, ctx);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    ctx.stderr.write(`berth: ${message.split("\n")[0]}\n`);
-    return exitCodeFor(error);
-  }
+export function runContainerCli(argv: string[], ctx: ContainerCliContext): Promise<number> {
+  return runVerbTable("container", verbs, argv, ctx, exitCodeFor);
 }

@@ -86,3 +86,16 @@ export function psTable(containers: ContainerState[], now = Date.now()): string 
       .trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
 }
+
+/** 1.2kB, 3.4MB: Docker's decimal units (network bytes, image sizes). */
+export function decimalBytes(n: number | null): string {
+  if (n === null) return "--";
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)}${units[u]}`;
+}

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import type { ContainerStats } from "../engine/container-stats.ts";
 import type { ContainerVerb } from "./cli-context.ts";
-import { shortId } from "./container-format.ts";
+import { decimalBytes, shortId } from "./container-format.ts";
 import { withEngine } from "./engine-connection.ts";
 
 /** 1.5MiB, 256MiB, 2GiB: docker's binary-unit sizes. */
@@ -16,19 +16,6 @@ export function bytesText(n: number): string {
   return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)}${units[u]}`;
 }
 
-/** 1.2kB, 3.4MB: docker's decimal units for network bytes. */
-function decimalText(n: number | null): string {
-  if (n === null) return "--";
-  const units = ["B", "kB", "MB", "GB", "TB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)}${units[u]}`;
-}
-
 export function statsTable(rows: ContainerStats[]): string {
   const header = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "PIDS"];
   const body = rows.map((s) => [
@@ -37,7 +24,7 @@ export function statsTable(rows: ContainerStats[]): string {
     `${s.cpuPercent.toFixed(2)}%`,
     `${bytesText(s.memoryBytes)} / ${bytesText(s.memoryLimitBytes)}`,
     `${s.memoryPercent.toFixed(2)}%`,
-    `${decimalText(s.netRxBytes)} / ${decimalText(s.netTxBytes)}`,
+    `${decimalBytes(s.netRxBytes)} / ${decimalBytes(s.netTxBytes)}`,
     String(s.pids),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));

@@ -4,7 +4,10 @@ import type { ContainerState } from "../container/container-state.ts";
 import type { ContainerStats } from "../engine/container-stats.ts";
 import type { ExitResult } from "../engine/engine.ts";
 import { RuntimeError, type RuntimeErrorCode } from "../errors.ts";
+import type { ImageInspect, ImageSummary, PruneResult } from "../image/image-store.ts";
+import type { ContainerConfig, HistoryEntry } from "../image/oci-schemas.ts";
 import type { CreateRequest, StreamEvent } from "./api-schema.ts";
+import type { ImageEvent } from "./image-api-schema.ts";
 
 /** The daemon's socket is missing or nobody listens on it. */
 export class EngineUnavailableError extends Error {
@@ -77,6 +80,47 @@ export class EngineClient {
   }
 
   /** CPU, memory and pids of a running container (two samples when none is recent). */
+  images(): Promise<ImageSummary[]> {
+    return this.json("GET", "/v1/images");
+  }
+
+  inspectImage(ref: string): Promise<ImageInspect> {
+    return this.json("GET", `/v1/images/${enc(ref)}`);
+  }
+
+  imageHistory(ref: string): Promise<HistoryEntry[]> {
+    return this.json("GET", `/v1/images/${enc(ref)}/history`);
+  }
+
+  tagImage(source: string, target: string): Promise<unknown> {
+    return this.json("POST", `/v1/images/${enc(source)}/tag?target=${enc(target)}`);
+  }
+
+  removeImage(ref: string, force = false): Promise<{ untagged: string[]; bytesFreed: number }> {
+    return this.json("DELETE", `/v1/images/${enc(ref)}${force ? "?force=1" : ""}`);
+  }
+
+  pruneImages(all = false): Promise<PruneResult & { untagged: string[] }> {
+    return this.json("POST", `/v1/images/prune${all ? "?all=1" : ""}`);
+  }
+
+  importImage(request: {
+    source: string;
+    tag: string;
+    config?: ContainerConfig;
+  }): Promise<{ id: string; ref: string }> {
+    return this.json("POST", "/v1/images/import", request);
+  }
+
+  /** pull, push or bootstrap, with their progress events. */
+  imageTransfer(
+    action: "pull" | "push" | "bootstrap",
+    body: { ref: string } | { name: string },
+    onEvent: (e: ImageEvent) => void,
+  ): Promise<void> {
+    return this.stream<ImageEvent>("POST", `/v1/images/${action}`, body, onEvent);
+  }
+
   stats(ref: string): Promise<ContainerStats> {
     return this.json("GET", `/v1/containers/${enc(ref)}/stats`);
   }
@@ -118,11 +162,11 @@ export class EngineClient {
   }
 
   /** A request answered with NDJSON events; an `error` event is thrown as a RuntimeError. */
-  async stream(
+  async stream<E extends { type: string } = StreamEvent>(
     method: string,
     path: string,
     body: unknown,
-    onEvent: (e: StreamEvent) => void,
+    onEvent: (e: E) => void,
     signal?: AbortSignal,
   ): Promise<void> {
     const res = await this.send(method, path, body, signal);
@@ -136,10 +180,11 @@ export class EngineClient {
         partial = lines.pop() ?? "";
         for (const line of lines) {
           if (line === "") continue;
-          const event = JSON.parse(line) as StreamEvent;
+          const event = JSON.parse(line) as E | { type: "error"; code: string; message: string };
           if (event.type === "error") {
-            failure = new RuntimeError(event.code as RuntimeErrorCode, event.message);
-          } else onEvent(event);
+            const { code, message } = event as { code: string; message: string };
+            failure = new RuntimeError(code as RuntimeErrorCode, message);
+          } else onEvent(event as E);
         }
       });
       res.on("end", resolve);

@@ -13,13 +13,13 @@ import {
   stopQuerySchema,
 } from "./api-schema.ts";
 import { sendError, sendJson } from "./http-errors.ts";
+import { abortOnClose, ndjsonHead, readJson, writeEvent } from "./http-io.ts";
+import { imageRoutes } from "./image-routes.ts";
 import { tailLogs } from "./log-tail.ts";
 import { handleSessionUpgrade } from "./session-server.ts";
 import { signalName } from "./signal-name.ts";
 
-const MAX_BODY = 1024 * 1024;
-
-type Handler = (ctx: {
+export type Handler = (ctx: {
   req: http.IncomingMessage;
   res: http.ServerResponse;
   query: Record<string, string>;
@@ -104,6 +104,7 @@ function handlersFor(engine: Engine, config: RuntimeConfig): http.RequestListene
     },
     "GET /v1/containers/:ref/stats": async ({ res, ref }) =>
       sendJson(res, 200, await engine.stats(ref)),
+    ...imageRoutes(engine, config),
   };
 
   async function create(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -145,7 +146,10 @@ function handlersFor(engine: Engine, config: RuntimeConfig): http.RequestListene
 
   return (req, res) => {
     const url = new URL(req.url ?? "/", "http://engine");
-    const match = route(req.method ?? "GET", url.pathname);
+    const exact = routes[`${req.method ?? "GET"} ${url.pathname}`];
+    const match = exact
+      ? { key: `${req.method ?? "GET"} ${url.pathname}`, ref: "" }
+      : route(req.method ?? "GET", url.pathname);
     const handler = match && routes[match.key];
     if (!match || !handler) {
       sendJson(res, 404, { code: "NOT_FOUND", message: `no route ${req.method} ${url.pathname}` });
@@ -156,42 +160,16 @@ function handlersFor(engine: Engine, config: RuntimeConfig): http.RequestListene
   };
 }
 
+/** Collections whose members are named in the path: /v1/<collection>/<ref>[/<action>]. */
+const COLLECTIONS = new Set(["containers", "images"]);
+
 function route(method: string, pathname: string): { key: string; ref: string } | undefined {
   const parts = pathname.split("/").filter((p) => p !== "");
   if (parts[0] !== "v1") return undefined;
   if (parts.length <= 2) return { key: `${method} /${parts.join("/")}`, ref: "" };
-  if (parts[1] !== "containers" || parts.length > 4) return undefined;
+  const collection = parts[1]!;
+  if (!COLLECTIONS.has(collection) || parts.length > 4) return undefined;
   const ref = decodeURIComponent(parts[2]!);
   const rest = parts.length === 4 ? `/${parts[3]}` : "";
-  return { key: `${method} /v1/containers/:ref${rest}`, ref };
-}
-
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new RuntimeError("INVALID_ARGUMENT", "request body too large");
-    chunks.push(chunk);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
-}
-
-function ndjsonHead(res: http.ServerResponse): void {
-  res.writeHead(200, { "content-type": "application/x-ndjson" });
-  res.flushHeaders();
-}
-
-function writeEvent(res: http.ServerResponse, event: StreamEvent): void {
-  if (!res.writableEnded) res.write(`${JSON.stringify(event)}\n`);
-}
-
-/** Aborts when the client goes away before the response is finished. */
-function abortOnClose(req: http.IncomingMessage, res: http.ServerResponse): AbortController {
-  const abort = new AbortController();
-  res.on("close", () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  req.on("error", () => abort.abort());
-  return abort;
+  return { key: `${method} /v1/${collection}/:ref${rest}`, ref };
 }

@@ -1,6 +1,7 @@
 import type http from "node:http";
 import { ZodError } from "zod";
 import { RuntimeError, type RuntimeErrorCode } from "../errors.ts";
+import { RegistryError, type RegistryErrorCode } from "../registry/registry-error.ts";
 import type { ApiError } from "./api-schema.ts";
 
 const STATUS: Record<RuntimeErrorCode, number> = {
@@ -15,8 +16,24 @@ const STATUS: Record<RuntimeErrorCode, number> = {
   INTERNAL: 500,
 };
 
+const REGISTRY_STATUS: Record<RegistryErrorCode, number> = {
+  INVALID_REFERENCE: 400,
+  AUTH_FAILED: 401,
+  NOT_FOUND: 404,
+  RATE_LIMITED: 429,
+  DIGEST_MISMATCH: 502,
+  NETWORK: 502,
+  PROTOCOL: 502,
+};
+
 /** The one mapping from thrown errors to HTTP status + `{ code, message }`. */
 export function toApiError(error: unknown): { status: number; body: ApiError } {
+  if (error instanceof RegistryError) {
+    return {
+      status: REGISTRY_STATUS[error.code],
+      body: { code: error.code, message: error.message },
+    };
+  }
   if (error instanceof RuntimeError) {
     return {
       status: STATUS[error.code] ?? 500,

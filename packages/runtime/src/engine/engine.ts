@@ -83,6 +83,8 @@ export interface Engine {
   logs(idOrName: string): LogLine[];
   /** Deletes the container and all its files; `force` kills it first if it runs. */
   remove(idOrName: string, options?: { force?: boolean }): Promise<void>;
+  /** IDs of the images that containers (running or not) were created from: not to be removed. */
+  imagesInUse(): Set<string>;
   /** Waits until the zygote pool has booted. */
   warm(): Promise<void>;
   /** Stops the pool and log readers; running containers keep running. */
@@ -461,6 +463,9 @@ export async function createEngine(
 
   return {
     images,
+    imagesInUse() {
+      return new Set([...states.values()].flatMap((s) => (s.imageId ? [s.imageId] : [])));
+    },
     async run(input) {
       const s = await create(input);
       try {

@@ -248,6 +248,16 @@ export class ImageStore {
     };
   }
 
+  /** Tags stored manifest bytes (a pull or load whose blobs are all in the content store). */
+  async tagManifest(manifestDigest: string, mediaType: string, tag: string): Promise<void> {
+    const size = this.content.readBlob(manifestDigest).length;
+    await this.setTag(
+      manifestDigest,
+      { mediaType, digest: manifestDigest, size },
+      normalizeTag(tag),
+    );
+  }
+
   private async setTag(manifestDigest: string, desc: Descriptor, tag: string): Promise<void> {
     await this.content.updateIndex((index) => {
       // The blobs must still be there: a concurrent rm/prune may have taken a shared one.

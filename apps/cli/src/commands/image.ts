@@ -1,0 +1,20 @@
+import { runImageCli } from "@berth/runtime/image-cli";
+import type { Command } from "../command.ts";
+import { engineDaemonSettings } from "../operator/engine-daemon.ts";
+
+/** `berth image <verb>`: the image store — ls, pull, push, import, bootstrap, … over the daemon. */
+export const imageCommand: Command = {
+  summary:
+    "manage images: ls, pull, push, tag, rm, prune, import, bootstrap (see 'berth image help')",
+  usage: "berth image <verb> [options]",
+  run: ({ args, env }) =>
+    runImageCli(args, {
+      daemon: engineDaemonSettings(env),
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      hostEnv: process.env,
+      cwd: process.cwd(),
+      handleSignals: true,
+    }),
+};
