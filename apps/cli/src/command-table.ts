@@ -35,6 +35,11 @@ export const commandTable: Record<string, Command> = {
     "berth image <verb> [options]",
     async () => (await import("./commands/image.ts")).imageCommand,
   ),
+  volume: lazy(
+    "manage volumes: create, ls, inspect, rm, prune (see 'berth volume help')",
+    "berth volume <verb> [options]",
+    async () => (await import("./commands/volume.ts")).volumeCommand,
+  ),
   login: lazy(
     "log in to a container registry (for image pull and push)",
     "berth login -u USER [-p PASSWORD | --password-stdin] REGISTRY",

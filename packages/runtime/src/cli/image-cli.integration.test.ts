@@ -212,4 +212,51 @@ describe.skipIf(!canRun)("./berth image and login (real daemon, docker-registry,
     }
     expect(await ok("image", "ls", "-q")).not.toContain("x:1");
   });
+
+  it("volume create/ls/inspect/rm/prune, and -v NAME:/path on container run", async () => {
+    expect(await ok("volume", "create", "--label", "app=shop", "berth-test-cli-vol")).toBe(
+      "berth-test-cli-vol\n",
+    );
+    const [info] = JSON.parse(await ok("volume", "inspect", "berth-test-cli-vol"));
+    expect(info).toMatchObject({
+      Name: "berth-test-cli-vol",
+      Driver: "local",
+      Labels: { app: "shop" },
+      Scope: "local",
+    });
+    expect(info.Mountpoint).toBe(path.join(base, "data/runtime/volumes/berth-test-cli-vol/_data"));
+    await ok("image", "import", busyboxRootfs(), "test/vol:1");
+    const cid = (
+      await ok(
+        "container",
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "-v",
+        "berth-test-cli-vol:/data",
+        "test/vol:1",
+        "sh",
+        "-c",
+        "echo hi > /data/f; sleep 60",
+      )
+    ).trim();
+    expect(await ok("volume", "ls", "-q", "--filter", "dangling=false")).toContain(
+      "berth-test-cli-vol",
+    );
+    const refused = await berth("volume", "rm", "berth-test-cli-vol");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      `berth: volume berth-test-cli-vol is in use by container ${cid.slice(0, 12)}: remove the container first\n`,
+    );
+    await ok("container", "rm", "-f", cid);
+    expect(fs.readFileSync(path.join(info.Mountpoint, "f"), "utf8")).toBe("hi\n");
+    expect(await ok("volume", "rm", "berth-test-cli-vol")).toBe("berth-test-cli-vol\n");
+    const anonymous = (await ok("volume", "create")).trim();
+    expect(anonymous).toMatch(/^[0-9a-f]{64}$/);
+    expect(await ok("volume", "prune")).toMatch(new RegExp(`Deleted Volumes:\n${anonymous}\n`));
+    const bad = await berth("volume", "create", "bad/name");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/invalid volume name/);
+  });
 });

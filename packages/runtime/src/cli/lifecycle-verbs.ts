@@ -86,17 +86,17 @@ export const killVerb: ContainerVerb = {
 };
 
 export const rmVerb: ContainerVerb = {
-  summary: "remove containers (-f: kill running ones first)",
-  usage: "berth container rm [-f] ID|NAME…",
+  summary: "remove containers (-f: kill running ones first; -v: and their anonymous volumes)",
+  usage: "berth container rm [-f] [-v] ID|NAME…",
   async run(args, ctx) {
     const { values, positionals } = refs(
       args,
-      { force: { type: "boolean", short: "f" } },
+      { force: { type: "boolean", short: "f" }, volumes: { type: "boolean", short: "v" } },
       this.usage,
     );
     return withEngine(ctx, (c) =>
       eachContainer(ctx, positionals, async (r) => {
-        await c.remove(r, values.force === true);
+        await c.remove(r, values.force === true, values.volumes === true);
         return r;
       }),
     );

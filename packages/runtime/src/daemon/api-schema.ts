@@ -33,7 +33,7 @@ export const killQuerySchema = z.object({
     .optional(),
 });
 
-export const removeQuerySchema = z.object({ force: flag });
+export const removeQuerySchema = z.object({ force: flag, v: flag });
 
 export const logsQuerySchema = z.object({
   follow: flag,

@@ -6,6 +6,7 @@ import type { ExitResult } from "../engine/engine.ts";
 import { RuntimeError, type RuntimeErrorCode } from "../errors.ts";
 import type { ImageInspect, ImageSummary, PruneResult } from "../image/image-store.ts";
 import type { ContainerConfig, HistoryEntry } from "../image/oci-schemas.ts";
+import type { VolumeInfo } from "../volume/volume-store.ts";
 import type { CreateRequest, StreamEvent } from "./api-schema.ts";
 import type { ImageEvent } from "./image-api-schema.ts";
 
@@ -61,8 +62,32 @@ export class EngineClient {
     return this.json("POST", `/v1/containers/${enc(ref)}/wait`);
   }
 
-  remove(ref: string, force = false): Promise<{ id: string }> {
-    return this.json("DELETE", `/v1/containers/${enc(ref)}${force ? "?force=1" : ""}`);
+  remove(ref: string, force = false, volumes = false): Promise<{ id: string }> {
+    const q = new URLSearchParams({
+      ...(force ? { force: "1" } : {}),
+      ...(volumes ? { v: "1" } : {}),
+    });
+    return this.json("DELETE", `/v1/containers/${enc(ref)}${q.size > 0 ? `?${q}` : ""}`);
+  }
+
+  volumes(): Promise<(VolumeInfo & { UsedBy: string[] })[]> {
+    return this.json("GET", "/v1/volumes");
+  }
+
+  createVolume(name: string | undefined, labels: Record<string, string>): Promise<VolumeInfo> {
+    return this.json("POST", "/v1/volumes", { ...(name ? { name } : {}), labels });
+  }
+
+  inspectVolume(name: string): Promise<VolumeInfo> {
+    return this.json("GET", `/v1/volumes/${enc(name)}`);
+  }
+
+  removeVolume(name: string): Promise<{ name: string }> {
+    return this.json("DELETE", `/v1/volumes/${enc(name)}`);
+  }
+
+  pruneVolumes(all = false): Promise<{ removed: string[]; bytesFreed: number }> {
+    return this.json("POST", `/v1/volumes/prune${all ? "?all=1" : ""}`);
   }
 
   /** Streams log lines; with `follow`, until the container exits or `signal` aborts. */

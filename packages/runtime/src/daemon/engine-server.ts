@@ -18,6 +18,7 @@ import { imageRoutes } from "./image-routes.ts";
 import { tailLogs } from "./log-tail.ts";
 import { handleSessionUpgrade } from "./session-server.ts";
 import { signalName } from "./signal-name.ts";
+import { volumeRoutes } from "./volume-routes.ts";
 
 export type Handler = (ctx: {
   req: http.IncomingMessage;
@@ -64,9 +65,9 @@ function handlersFor(engine: Engine, config: RuntimeConfig): http.RequestListene
     "POST /v1/containers": async ({ req, res }) => create(req, res),
     "GET /v1/containers/:ref": async ({ res, ref }) => sendJson(res, 200, engine.inspect(ref)),
     "DELETE /v1/containers/:ref": async ({ res, ref, query }) => {
-      const { force } = removeQuerySchema.parse(query);
+      const { force, v } = removeQuerySchema.parse(query);
       const id = engine.inspect(ref).id;
-      await engine.remove(id, { force });
+      await engine.remove(id, { force, volumes: v });
       sendJson(res, 200, { id });
     },
     "POST /v1/containers/:ref/start": async ({ res, ref }) =>
@@ -105,6 +106,7 @@ function handlersFor(engine: Engine, config: RuntimeConfig): http.RequestListene
     "GET /v1/containers/:ref/stats": async ({ res, ref }) =>
       sendJson(res, 200, await engine.stats(ref)),
     ...imageRoutes(engine, config),
+    ...volumeRoutes(engine),
   };
 
   async function create(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -161,7 +163,7 @@ function handlersFor(engine: Engine, config: RuntimeConfig): http.RequestListene
 }
 
 /** Collections whose members are named in the path: /v1/<collection>/<ref>[/<action>]. */
-const COLLECTIONS = new Set(["containers", "images"]);
+const COLLECTIONS = new Set(["containers", "images", "volumes"]);
 
 function route(method: string, pathname: string): { key: string; ref: string } | undefined {
   const parts = pathname.split("/").filter((p) => p !== "");

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import path from "node:path";
 import type { CgroupDriver } from "../cgroups/cgroup-driver.ts";
 import { detectCgroupDriver } from "../cgroups/detect-cgroup-mode.ts";
 import { type RuntimeConfigInput, resolveRuntimeConfig } from "../config.ts";
@@ -18,6 +19,7 @@ import { ImageStore } from "../image/image-store.ts";
 import { ContainerNetwork } from "../network/container-network.ts";
 import type { Syscalls } from "../sys/syscalls.ts";
 import { hostSyscalls } from "../sys/syscalls-host.ts";
+import { VolumeStore } from "../volume/volume-store.ts";
 import { type ContainerStats, StatsSampler } from "./container-stats.ts";
 import { createContainerFiles, type RunImage, readContainerSpec } from "./create-container.ts";
 import { type ExecOptions, type ExecSession, execInContainer } from "./exec-container.ts";
@@ -27,6 +29,7 @@ import { LogFile, type LogLine, readLogs, StreamReader } from "./log-collector.t
 import { type RunInput, toRunRequest } from "./run-input.ts";
 import { openRunStdio, type RunAttachment, type RunStdio } from "./run-stdio.ts";
 import { startContainer } from "./start-container.ts";
+import { prepareVolumes } from "./volume-mounts.ts";
 import { removeOrphanZygoteGroups, zygoteGroup } from "./zygote-group.ts";
 import { ZygotePool } from "./zygote-pool.ts";
 
@@ -81,8 +84,15 @@ export interface Engine {
   list(options?: { all?: boolean }): ContainerState[];
   inspect(idOrName: string): ContainerState;
   logs(idOrName: string): LogLine[];
-  /** Deletes the container and all its files; `force` kills it first if it runs. */
-  remove(idOrName: string, options?: { force?: boolean }): Promise<void>;
+  /**
+   * Deletes the container and all its files; `force` kills it first if it runs; `volumes` also
+   * removes its anonymous volumes (docker rm -v).
+   */
+  remove(idOrName: string, options?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  /** The host's volumes (under config.root/volumes). */
+  readonly volumes: VolumeStore;
+  /** Volume name → IDs of the containers (running or not) that mount it. */
+  volumesInUse(): Map<string, string[]>;
   /** IDs of the images that containers (running or not) were created from: not to be removed. */
   imagesInUse(): Set<string>;
   /** Waits until the zygote pool has booted. */
@@ -110,6 +120,7 @@ export async function createEngine(
   const initBinary = options.initBinary ?? "/bin/busybox";
   const store = new StateStore(`${config.root}/containers`);
   const images = ImageStore.forConfig(config, sys);
+  const volumes = new VolumeStore(config.root);
   fs.mkdirSync(store.containersDir, { recursive: true, mode: 0o700 });
   fs.mkdirSync(`${config.runRoot}/containers`, { recursive: true, mode: 0o700 });
   const lastCap = Number(fs.readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
@@ -221,19 +232,38 @@ export async function createEngine(
         network: null,
         finishedAt: new Date().toISOString(),
       });
-      if (s.options.rm) await removeFiles(id);
+      if (s.options.rm) await removeFiles(id, { volumes: true });
     }
     return { exitCode, oomKilled, signal, reason };
   }
 
-  async function removeFiles(id: string): Promise<void> {
+  async function removeFiles(id: string, opts: { volumes?: boolean } = {}): Promise<void> {
     const paths = containerPaths(config, id);
+    const mounted = (states.get(id)?.options.volumes ?? []).filter((v) => v.type === "volume");
     await store.flush(id);
     await cgroups.destroy(id).catch(() => {});
     await network.detach(id);
     fs.rmSync(paths.runDir, { recursive: true, force: true });
     fs.rmSync(paths.dir, { recursive: true, force: true });
     states.delete(id);
+    // --rm and rm -v: the container's anonymous volumes go with it (named ones stay, as Docker's).
+    if (!opts.volumes) return;
+    const stillUsed = volumesInUse();
+    for (const v of mounted) {
+      if (!volumes.exists(v.source) || stillUsed.has(v.source)) continue;
+      if (volumes.inspect(v.source).Anonymous) volumes.remove(v.source);
+    }
+  }
+
+  /** Volume name → the containers (running or not) that mount it. */
+  function volumesInUse(): Map<string, string[]> {
+    const used = new Map<string, string[]>();
+    for (const s of states.values()) {
+      for (const v of s.options.volumes) {
+        if (v.type === "volume") used.set(v.source, [...(used.get(v.source) ?? []), s.id]);
+      }
+    }
+    return used;
   }
 
   /** After an engine restart: follow containers still running, record those that exited. */
@@ -271,14 +301,28 @@ export async function createEngine(
       throw new RuntimeError("CONFLICT", `the container name ${name} is already in use`, { name });
     }
     // Synchronous from the name check to the state being recorded: no second create can take it.
-    const created = createContainerFiles({
-      id,
-      request,
-      config,
-      paths: containerPaths(config, id),
+    const prepared = prepareVolumes({
+      mounts: request.options.volumes,
+      imageVolumes: Object.keys(image?.config.Volumes ?? {}),
+      lowerDirs: image ? image.lowerDirs : [path.resolve(request.options.rootfs ?? "/nonexistent")],
+      volumes,
       sys,
-      ...(image ? { image } : {}),
+      scratch: `${config.runRoot}/containers/copy-up-${id}`,
     });
+    let created: ReturnType<typeof createContainerFiles>;
+    try {
+      created = createContainerFiles({
+        id,
+        request: { options: { ...request.options, volumes: prepared.binds } },
+        config,
+        paths: containerPaths(config, id),
+        sys,
+        ...(image ? { image } : {}),
+      });
+    } catch (e) {
+      for (const name of prepared.createdAnonymous) volumes.remove(name);
+      throw e;
+    }
     const s: ContainerState = {
       id,
       name,
@@ -294,7 +338,7 @@ export async function createEngine(
       exitReason: null,
       error: null,
       network: null,
-      options: created.options,
+      options: { ...created.options, volumes: prepared.named },
       ...(image ? { imageId: image.id } : {}),
     };
     save(s);
@@ -442,7 +486,10 @@ export async function createEngine(
     return resolve(s.id);
   }
 
-  async function remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+  async function remove(
+    idOrName: string,
+    opts: { force?: boolean; volumes?: boolean } = {},
+  ): Promise<void> {
     const s = resolve(idOrName);
     if (!canRemove(s, opts.force ?? false)) {
       throw new RuntimeError(
@@ -458,11 +505,13 @@ export async function createEngine(
       signalProcess(l.pid, "SIGKILL");
       await l.exited;
     }
-    await removeFiles(s.id);
+    await removeFiles(s.id, { volumes: opts.volumes ?? false });
   }
 
   return {
     images,
+    volumes,
+    volumesInUse,
     imagesInUse() {
       return new Set([...states.values()].flatMap((s) => (s.imageId ? [s.imageId] : [])));
     },

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { RuntimeError } from "../errors.ts";
+import { fsyncPath, writeFileAtomic } from "../storage/durable-file.ts";
 import { hashTap, sha256 } from "./layer-stream.ts";
 import { type OciIndex, ociIndexSchema } from "./oci-schemas.ts";
 
@@ -27,29 +28,6 @@ export function assertDigest(digest: string): string {
 export interface BlobInfo {
   digest: string;
   size: number;
-}
-
-function fsyncPath(p: string): void {
-  const fd = fs.openSync(p, fs.constants.O_RDONLY);
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Writes a file atomically: temp file in the same directory, fsync, rename, fsync the directory. */
-export function writeFileAtomic(file: string, data: string | Buffer): void {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  const fd = fs.openSync(tmp, "wx", 0o644);
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  fsyncPath(path.dirname(file));
 }
 
 function pidAlive(pid: number): boolean {

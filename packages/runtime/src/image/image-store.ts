@@ -4,8 +4,9 @@ import { Readable } from "node:stream";
 import zlib from "node:zlib";
 import type { RuntimeConfig } from "../config.ts";
 import { RuntimeError } from "../errors.ts";
+import { writeFileAtomic } from "../storage/durable-file.ts";
 import type { Syscalls } from "../sys/syscalls.ts";
-import { ContentStore, REF_NAME_ANNOTATION, writeFileAtomic } from "./content-store.ts";
+import { ContentStore, REF_NAME_ANNOTATION } from "./content-store.ts";
 import { looksLikeId, normalizeTag, parseImageRef } from "./image-ref.ts";
 import { decompressLayer, hashTap, sha256 } from "./layer-stream.ts";
 import {

@@ -166,8 +166,8 @@ describe("parseRunOptions", () => {
       'invalid argument "80" for --publish: expected HOSTPORT:CTRPORT[/tcp|udp] or IP:HOSTPORT:CTRPORT[/tcp|udp]',
     ],
     [
-      ["--rootfs", "/r", "-v", "rel:/x", "sh"],
-      'invalid argument "rel:/x" for --volume: the host path must be an absolute path',
+      ["--rootfs", "/r", "-v", "../rel:/x", "sh"],
+      `invalid argument "../rel:/x" for --volume: "../rel" is not a volume name (letters, digits, '_', '.', '-'); for a host directory give an absolute path`,
     ],
     [
       ["--rootfs", "/r", "-u", "a:b:c", "sh"],

@@ -12,14 +12,28 @@ describe("parseVolume (-v, --volume)", () => {
     ],
     ["//srv//data/./:/data/", { source: "/srv/data", destination: "/data", readonly: false }],
     ["/:/host:ro", { source: "/", destination: "/host", readonly: true }],
+    [
+      "pgdata:/var/lib/pg",
+      { type: "volume", source: "pgdata", destination: "/var/lib/pg", readonly: false },
+    ],
+    [
+      "my_vol.1:/data:ro",
+      { type: "volume", source: "my_vol.1", destination: "/data", readonly: true },
+    ],
+    ["/data", { type: "volume", source: "", destination: "/data", readonly: false }],
   ])("%s", (text, mount) => {
     expect(parseVolume(text)).toEqual(mount);
   });
 
   it.each([
-    ["/data", "expected HOSTPATH:CTRPATH[:ro|rw]"],
-    ["/a:/b:ro:z", "expected HOSTPATH:CTRPATH[:ro|rw]"],
-    ["data:/data", "the host path must be an absolute path"],
+    ["/a:/b:ro:z", "expected HOSTPATH:CTRPATH[:ro|rw], NAME:CTRPATH[:ro|rw] or CTRPATH"],
+    [":/data", "expected HOSTPATH:CTRPATH[:ro|rw], NAME:CTRPATH[:ro|rw] or CTRPATH"],
+    [
+      "./data:/data",
+      `"./data" is not a volume name (letters, digits, '_', '.', '-'); for a host directory give an absolute path`,
+    ],
+    ["data", "the container path must be an absolute path"],
+    ["/", "the container path cannot be /"],
     ["/data:data", "the container path must be an absolute path"],
     ["/srv/../etc:/data", 'the host path must not contain ".."'],
     ["/srv:/data/../../etc", 'the container path must not contain ".."'],

@@ -1,10 +1,16 @@
 import { posix } from "node:path";
 import { z } from "zod";
+import { VOLUME_NAME_PATTERN } from "../volume/volume-names.ts";
 import { parseFlagValue } from "./flag-value.ts";
 
 export const volumeMountSchema = z.object({
-  /** Absolute, normalised host path. */
-  source: z.string().startsWith("/"),
+  /** bind (absent in older state files): `source` is a host path; volume: a volume's name. */
+  type: z.enum(["bind", "volume"]).optional(),
+  /**
+   * bind: an absolute, normalised host path. volume: the volume's name — empty for an anonymous
+   * volume until the engine creates it.
+   */
+  source: z.string(),
   /** Absolute, normalised path inside the container; never `/`. */
   destination: z.string().startsWith("/"),
   readonly: z.boolean(),
@@ -26,20 +32,38 @@ const volumeStringSchema = z.string().transform((raw, ctx): VolumeMount => {
     return z.NEVER;
   };
   const parts = raw.split(":");
-  if (parts.length < 2 || parts.length > 3) {
-    return fail("expected HOSTPATH:CTRPATH[:ro|rw]");
+  if (parts.length > 3 || parts[0] === "") {
+    return fail("expected HOSTPATH:CTRPATH[:ro|rw], NAME:CTRPATH[:ro|rw] or CTRPATH");
   }
-  const [hostPath, ctrPath, mode = "rw"] = parts as [string, string, string?];
+  if (parts.length === 1) {
+    // `-v /data`: an anonymous volume, made for this container.
+    const destination = cleanAbsolutePath(parts[0] as string, "the container path");
+    if (typeof destination !== "string") return fail(destination.error);
+    if (destination === "/") return fail("the container path cannot be /");
+    return { type: "volume", source: "", destination, readonly: false };
+  }
+  const [from, ctrPath, mode = "rw"] = parts as [string, string, string?];
   if (mode !== "ro" && mode !== "rw") return fail(`unknown mode "${mode}": use ro or rw`);
-  const source = cleanAbsolutePath(hostPath, "the host path");
-  if (typeof source !== "string") return fail(source.error);
   const destination = cleanAbsolutePath(ctrPath, "the container path");
   if (typeof destination !== "string") return fail(destination.error);
   if (destination === "/") return fail("the container path cannot be /");
+  if (!from.startsWith("/")) {
+    if (!VOLUME_NAME_PATTERN.test(from)) {
+      return fail(
+        `"${from}" is not a volume name (letters, digits, '_', '.', '-'); for a host directory give an absolute path`,
+      );
+    }
+    return { type: "volume", source: from, destination, readonly: mode === "ro" };
+  }
+  const source = cleanAbsolutePath(from, "the host path");
+  if (typeof source !== "string") return fail(source.error);
   return { source, destination, readonly: mode === "ro" };
 });
 
-/** `-v, --volume HOSTPATH:CTRPATH[:ro|rw]`: a bind mount of a host directory or file. */
+/**
+ * `-v, --volume`: HOSTPATH:CTRPATH[:ro|rw] binds a host directory or file; NAME:CTRPATH[:ro|rw]
+ * mounts a named volume (created if missing); a lone CTRPATH gets an anonymous volume.
+ */
 export function parseVolume(value: string): VolumeMount {
   return parseFlagValue(volumeStringSchema, "--volume", value);
 }

@@ -151,8 +151,11 @@ export const linuxSyscalls = {
           ),
         );
       for (const dir of lowerDirs) set("lowerdir+", dir);
-      set("upperdir", upperDir);
-      set("workdir", workDir);
+      // Without an upper dir the overlay is read-only (an image's merged view, e.g. for copy-up).
+      if (upperDir !== null) {
+        set("upperdir", upperDir);
+        set("workdir", workDir);
+      }
       check(
         "fsconfig",
         ["create"],

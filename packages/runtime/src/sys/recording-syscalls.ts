@@ -66,7 +66,12 @@ export class RecordingSyscalls implements Syscalls {
   ) {
     this.record("mount", [source, target, fstype, flags, data]);
   }
-  mountOverlay(target: string, lowerDirs: readonly string[], upperDir: string, workDir: string) {
+  mountOverlay(
+    target: string,
+    lowerDirs: readonly string[],
+    upperDir: string | null,
+    workDir: string | null,
+  ) {
     this.record("mountOverlay", [target, [...lowerDirs], upperDir, workDir]);
   }
   umount2(target: string, flags: number) {

@@ -18,13 +18,13 @@ export interface Syscalls {
   /**
    * An overlayfs at `target` through the new mount API (fsopen/fsconfig/fsmount/move_mount), one
    * `lowerdir+` per layer (topmost first), so the number of layers is not bounded by mount(2)'s
-   * one-page option string.
+   * one-page option string. With a null upper dir: a read-only overlay (two lowers at least).
    */
   mountOverlay(
     target: string,
     lowerDirs: readonly string[],
-    upperDir: string,
-    workDir: string,
+    upperDir: string | null,
+    workDir: string | null,
   ): void;
   /** umount2(2), e.g. MNT_DETACH for the old root after pivot_root. */
   umount2(target: string, flags: number): void;
