@@ -1,5 +1,6 @@
 import { RuntimeError } from "../errors.ts";
 import { type ContainerCliContext, ContainerCliError, type ContainerVerb } from "./cli-context.ts";
+import { commitVerb } from "./commit-verb.ts";
 import { execVerb } from "./exec-verb.ts";
 import { inspectVerb } from "./inspect-verb.ts";
 import { killVerb, rmVerb, startVerb, stopVerb, waitVerb } from "./lifecycle-verbs.ts";
@@ -25,6 +26,7 @@ const verbs: Record<string, ContainerVerb> = {
   wait: waitVerb,
   exec: execVerb,
   stats: statsVerb,
+  commit: commitVerb,
 };
 
 /** Docker's exit codes for failures of the command itself rather than of the container. */

@@ -259,4 +259,43 @@ describe.skipIf(!canRun)("./berth image and login (real daemon, docker-registry,
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/invalid volume name/);
   });
+
+  it("container commit makes an image of a container's changes; a bad --change is refused", async () => {
+    await ok("image", "import", busyboxRootfs(), "test/commit-src:1");
+    const cid = (
+      await ok(
+        "container",
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "test/commit-src:1",
+        "sh",
+        "-c",
+        "echo made > /made",
+      )
+    ).trim();
+    await ok("container", "wait", cid);
+    const bad = await berth("container", "commit", "-c", "FROM scratch", cid, "test/commit-out:1");
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/FROM is not one of CMD/);
+    const id = (
+      await ok(
+        "container",
+        "commit",
+        "-c",
+        'CMD ["cat", "/made"]',
+        "-m",
+        "via cli",
+        cid,
+        "test/commit-out:1",
+      )
+    ).trim();
+    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    await ok("container", "rm", cid);
+    expect(await ok("container", "run", "--rm", "--network", "none", "test/commit-out:1")).toBe(
+      "made\n",
+    );
+    expect(await ok("image", "history", "test/commit-out:1")).toContain("via cli");
+  });
 });

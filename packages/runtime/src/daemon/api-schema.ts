@@ -33,6 +33,15 @@ export const killQuerySchema = z.object({
     .optional(),
 });
 
+/** POST /v1/containers/:ref/commit. */
+export const commitRequestSchema = z.strictObject({
+  tag: z.string().min(1),
+  changes: z.array(z.string()).default([]),
+  comment: z.string().optional(),
+  author: z.string().optional(),
+  pause: z.boolean().default(true),
+});
+
 export const removeQuerySchema = z.object({ force: flag, v: flag });
 
 export const logsQuerySchema = z.object({

@@ -105,6 +105,19 @@ export class EngineClient {
   }
 
   /** CPU, memory and pids of a running container (two samples when none is recent). */
+  commit(
+    ref: string,
+    request: {
+      tag: string;
+      changes?: string[];
+      comment?: string;
+      author?: string;
+      pause?: boolean;
+    },
+  ): Promise<{ id: string; ref: string }> {
+    return this.json("POST", `/v1/containers/${enc(ref)}/commit`, request);
+  }
+
   images(): Promise<ImageSummary[]> {
     return this.json("GET", "/v1/images");
   }

@@ -2,14 +2,13 @@ import http from "node:http";
 import type { RuntimeConfig } from "../config.ts";
 import { containerPaths } from "../container/container-paths.ts";
 import type { Engine } from "../engine/engine.ts";
-import { RuntimeError } from "../errors.ts";
 import {
+  commitRequestSchema,
   createRequestSchema,
   killQuerySchema,
   listQuerySchema,
   logsQuerySchema,
   removeQuerySchema,
-  type StreamEvent,
   stopQuerySchema,
 } from "./api-schema.ts";
 import { sendError, sendJson } from "./http-errors.ts";
@@ -102,6 +101,11 @@ function handlersFor(engine: Engine, config: RuntimeConfig): http.RequestListene
         (l) => writeEvent(res, { type: "log", ...l }),
       );
       res.end();
+    },
+    "POST /v1/containers/:ref/commit": async ({ req, res, ref }) => {
+      const body = commitRequestSchema.parse(await readJson(req));
+      const image = await engine.commit(ref, body);
+      sendJson(res, 201, { id: image.id, ref: body.tag });
     },
     "GET /v1/containers/:ref/stats": async ({ res, ref }) =>
       sendJson(res, 200, await engine.stats(ref)),

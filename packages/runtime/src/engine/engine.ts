@@ -15,11 +15,12 @@ import {
 } from "../container/container-state.ts";
 import { StateStore } from "../container/state-store.ts";
 import { RuntimeError } from "../errors.ts";
-import { ImageStore } from "../image/image-store.ts";
+import { ImageStore, type ResolvedImage } from "../image/image-store.ts";
 import { ContainerNetwork } from "../network/container-network.ts";
 import type { Syscalls } from "../sys/syscalls.ts";
 import { hostSyscalls } from "../sys/syscalls-host.ts";
 import { VolumeStore } from "../volume/volume-store.ts";
+import { type CommitOptions, commitContainer } from "./commit-container.ts";
 import { type ContainerStats, StatsSampler } from "./container-stats.ts";
 import { createContainerFiles, type RunImage, readContainerSpec } from "./create-container.ts";
 import { type ExecOptions, type ExecSession, execInContainer } from "./exec-container.ts";
@@ -93,6 +94,8 @@ export interface Engine {
   readonly volumes: VolumeStore;
   /** Volume name → IDs of the containers (running or not) that mount it. */
   volumesInUse(): Map<string, string[]>;
+  /** The container's writable layer as a new image on top of its own (docker commit). */
+  commit(idOrName: string, options: CommitOptions): Promise<ResolvedImage>;
   /** IDs of the images that containers (running or not) were created from: not to be removed. */
   imagesInUse(): Set<string>;
   /** Waits until the zygote pool has booted. */
@@ -512,6 +515,17 @@ export async function createEngine(
     images,
     volumes,
     volumesInUse,
+    async commit(idOrName, options) {
+      const state = resolve(idOrName);
+      return commitContainer({
+        state,
+        paths: containerPaths(config, state.id),
+        images,
+        cgroups,
+        sys,
+        options,
+      });
+    },
     imagesInUse() {
       return new Set([...states.values()].flatMap((s) => (s.imageId ? [s.imageId] : [])));
     },

@@ -112,9 +112,8 @@ function keyValues(rest: string, fail: (why: string) => Error): [string, string]
   }
   const out: [string, string][] = [];
   const re = /\s*([^\s=]+)=("((?:[^"\\]|\\.)*)"|'([^']*)'|(\S*))/y;
-  let m: RegExpExecArray | null;
   let last = 0;
-  while ((m = re.exec(rest)) !== null) {
+  for (let m = re.exec(rest); m !== null; m = re.exec(rest)) {
     const value = m[3] !== undefined ? m[3].replace(/\\(.)/g, "$1") : (m[4] ?? m[5] ?? "");
     out.push([m[1] as string, value]);
     last = re.lastIndex;

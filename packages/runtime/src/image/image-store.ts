@@ -309,8 +309,31 @@ export class ImageStore {
 
   /** Imports a rootfs tarball stream (gzip or plain) as a one-layer image. */
   async importTar(source: AsyncIterable<Uint8Array>, opts: ImportOptions): Promise<ResolvedImage> {
-    const tag = normalizeTag(opts.tag);
     const { tar } = await decompressLayer(source);
+    return this.appendLayer(undefined, tar, {
+      tag: opts.tag,
+      config: { Env: [DEFAULT_PATH], ...opts.config },
+      createdBy: opts.createdBy ?? "berth image import",
+    });
+  }
+
+  /**
+   * A new image: `parent`'s layers (none for a base) plus one layer made of the uncompressed tar
+   * stream `tar` (stored gzip-compressed), with `config` as its run config and one more history
+   * entry. What import, container commit and build steps make.
+   */
+  async appendLayer(
+    parent: ResolvedImage | undefined,
+    tar: AsyncIterable<Uint8Array>,
+    opts: {
+      tag: string;
+      config: ContainerConfig;
+      createdBy: string;
+      comment?: string;
+      author?: string;
+    },
+  ): Promise<ResolvedImage> {
+    const tag = normalizeTag(opts.tag);
     const diff = sha256();
     const gz = zlib.createGzip();
     const input = Readable.from(hashTap(tar, diff));
@@ -320,15 +343,27 @@ export class ImageStore {
     const created = new Date().toISOString();
     const config: ImageConfig = {
       created,
-      architecture: goArch(),
-      os: "linux",
-      config: { Env: [DEFAULT_PATH], ...opts.config },
-      rootfs: { type: "layers", diff_ids: [diffID] },
-      history: [{ created, created_by: opts.createdBy ?? "berth image import" }],
+      architecture: parent?.config.architecture ?? goArch(),
+      os: parent?.config.os ?? "linux",
+      ...(opts.author ? { author: opts.author } : {}),
+      config: opts.config,
+      rootfs: { type: "layers", diff_ids: [...(parent?.config.rootfs.diff_ids ?? []), diffID] },
+      history: [
+        ...(parent?.config.history ?? []),
+        {
+          created,
+          created_by: opts.createdBy,
+          ...(opts.comment ? { comment: opts.comment } : {}),
+          ...(opts.author ? { author: opts.author } : {}),
+        },
+      ],
     };
     return this.commitImage(
       config,
-      [{ mediaType: MEDIA.ociLayerGzip, digest: layer.digest, size: layer.size }],
+      [
+        ...(parent?.manifest.layers ?? []),
+        { mediaType: MEDIA.ociLayerGzip, digest: layer.digest, size: layer.size },
+      ],
       tag,
     );
   }

@@ -15,7 +15,18 @@ export interface TarDirectoryOptions {
   sys: Pick<Syscalls, "llistxattr" | "lgetxattr">;
   /** Relative paths (no leading "/") to leave out, with everything under them. */
   exclude?: readonly string[];
+  /**
+   * The tree is an overlayfs upper dir (a container's writable layer): 0/0 character devices
+   * become `.wh.<name>` whiteouts, `trusted.overlay.opaque=y` directories get `.wh..wh..opq`, and
+   * overlay's own `trusted.overlay.*` xattrs are left out — an OCI layer diff (container commit,
+   * build steps). Our overlays are mounted without redirect_dir and metacopy, so an upper dir
+   * holds whole files and directories.
+   */
+  overlayUpper?: boolean;
 }
+
+const OVERLAY_XATTR = "trusted.overlay.";
+const OPAQUE = "trusted.overlay.opaque";
 
 function major(dev: number): number {
   return Math.floor(dev / 2 ** 8) & 0xfff;
@@ -51,9 +62,19 @@ export async function* tarDirectory(
       const st = fs.lstatSync(p);
       const type = kind(st);
       if (type === undefined) continue;
+      if (opts.overlayUpper && type === "char" && st.rdev === 0) {
+        const whiteout = rel === "" ? `.wh.${name}` : `${rel}/.wh.${name}`;
+        yield tarHeader({ name: whiteout, type: "file", mode: 0o644, uid: 0, gid: 0, mtime: 0 });
+        continue;
+      }
       const xattrs = new Map<string, Buffer>();
+      let opaque = false;
       for (const x of opts.sys.llistxattr(p)) {
         const v = opts.sys.lgetxattr(p, x);
+        if (opts.overlayUpper && x.startsWith(OVERLAY_XATTR)) {
+          if (x === OPAQUE && v?.toString() === "y") opaque = true;
+          continue;
+        }
         if (v !== null) xattrs.set(x, v);
       }
       const common = {
@@ -73,6 +94,10 @@ export async function* tarDirectory(
       switch (type) {
         case "dir":
           yield tarHeader({ ...common, name: `${childRel}/`, type });
+          if (opaque) {
+            const marker = `${childRel}/.wh..wh..opq`;
+            yield tarHeader({ name: marker, type: "file", mode: 0o644, uid: 0, gid: 0, mtime: 0 });
+          }
           yield* walk(childRel);
           break;
         case "symlink":

@@ -45,3 +45,9 @@ const userStringSchema = z.string().transform((raw, ctx): UserSpec => {
 export function parseUserSpec(value: string): UserSpec {
   return parseFlagValue(userStringSchema, "--user", value);
 }
+
+/** The `-u` text of a parsed spec (`app`, `1000:1000`, `app:staff`): for image configs' User. */
+export function formatUserSpec(spec: UserSpec): string {
+  const one = (v: IdOrName) => ("id" in v ? String(v.id) : v.name);
+  return spec.group ? `${one(spec.user)}:${one(spec.group)}` : one(spec.user);
+}
