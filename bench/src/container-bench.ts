@@ -36,6 +36,7 @@ export function makeBase(label: string): BenchBase {
     env: {
       ...process.env,
       BERTH_DATA_DIR: path.join(dir, "data"),
+      BERTH_BASE_IMAGES: "",
       BERTH_RUN_DIR: path.join(dir, "run"),
       BERTH_LOG_DIR: path.join(dir, "log"),
       BERTH_CGROUP_PARENT: cgroupParent,

@@ -7,11 +7,11 @@ BERTH_NODE_VERSION="20.20.2"
 
 # Debian packages Berth runs on: the managed Postgres, the container engine's static init helper
 # (busybox-static), CNI plugins and the firewall/netlink tools they call.
-BERTH_APT_PACKAGES=(postgresql busybox-static containernetworking-plugins iptables iproute2 git ca-certificates)
+BERTH_APT_PACKAGES=(postgresql busybox-static containernetworking-plugins iptables iproute2 git ca-certificates debootstrap)
 # Extra packages only the test suite and benchmarks need: peers we compare against or test
-# interoperability with (runc, the CNCF registry, skopeo), htpasswd for registry auth, and
-# debootstrap for the Debian base image test.
-BERTH_APT_TEST_PACKAGES=(runc docker-registry skopeo apache2-utils debootstrap openssh-server)
+# interoperability with (runc, the CNCF registry, skopeo, OpenSSH's sshd) and htpasswd for
+# registry auth.
+BERTH_APT_TEST_PACKAGES=(runc docker-registry skopeo apache2-utils openssh-server)
 
 berth_say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 berth_die() { printf 'berth: %s\n' "$*" >&2; exit 1; }

@@ -37,6 +37,18 @@ const envSchema = z.object({
       "BERTH_SUBNET must be an IPv4 CIDR such as 10.89.0.0/16",
     )
     .default("10.89.0.0/16"),
+  /**
+   * Base images `berth up` bootstraps when missing, space-separated (busybox, debian:<suite>);
+   * empty for none.
+   */
+  BERTH_BASE_IMAGES: z
+    .string()
+    .default("busybox debian:bookworm")
+    .transform((v) => v.split(/\s+/).filter((n) => n !== ""))
+    .refine(
+      (names) => names.every((n) => /^(busybox|debian(:[a-z]+)?)$/.test(n)),
+      "BERTH_BASE_IMAGES lists busybox and debian:<suite> images, space-separated",
+    ),
 });
 
 export type CliEnv = z.infer<typeof envSchema>;

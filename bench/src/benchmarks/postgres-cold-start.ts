@@ -28,6 +28,7 @@ export const benchmark: Benchmark = {
     const env = {
       ...process.env,
       BERTH_DATA_DIR: join(base, "data"),
+      BERTH_BASE_IMAGES: "",
       BERTH_RUN_DIR: join(base, "run"),
       BERTH_PG_PORT: String(await freePort()),
     };

@@ -1,4 +1,5 @@
 import { runMigrations } from "@berth/db/migrate";
+import { ensureBaseImages } from "@berth/runtime/base-images";
 import { startDaemon } from "@berth/runtime/daemon";
 import type { Command } from "../command.ts";
 import type { CliEnv } from "../env.ts";
@@ -50,6 +51,11 @@ async function bringUp(env: CliEnv, out: Reporter): Promise<number> {
   done(
     daemon.alreadyRunning ? `already running (pid ${daemon.pid})` : `started (pid ${daemon.pid})`,
   );
+  for (const name of env.BERTH_BASE_IMAGES) {
+    done = out.step(`Base image ${name}`);
+    const [result] = await ensureBaseImages(engine, [name], (line) => out.info(`  ${line}`));
+    done(result?.present ? "present" : `bootstrapped as ${result?.ref}`);
+  }
   printStatus(await readStatus(env), out);
   return 0;
 }

@@ -26,6 +26,7 @@ describe("./berth up, status, down", () => {
     expect(up.stderr).toContain("Starting Postgres");
     expect(up.code).toBe(0);
     expect(up.stdout).toContain("Berth is up.");
+    expect(up.stderr).toMatch(/-----> Base image busybox\n[\s\S]*bootstrapped as busybox:latest/);
 
     const status = await berth(base, ["status", "--json"], env);
     expect(status.code).toBe(0);
@@ -47,6 +48,7 @@ describe("./berth up, status, down", () => {
     expect(again.code).toBe(0);
     expect(again.stderr).toContain("already initialised");
     expect(again.stderr).toContain(`already running (pid ${before.postgres.pid})`);
+    expect(again.stderr).toMatch(/-----> Base image busybox\n\s+present/);
   });
 
   it("down stops every process it started and keeps the data", async () => {

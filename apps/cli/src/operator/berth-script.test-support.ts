@@ -37,6 +37,8 @@ export async function berth(
     BERTH_LOG_DIR: join(base, "log"),
     // The engine daemon that `up` starts makes its cgroups under a test parent.
     BERTH_CGROUP_PARENT: `berth-test-cli-${process.pid}`,
+    // Debian's debootstrap image is tested in the runtime's suite; here the quick one will do.
+    BERTH_BASE_IMAGES: "busybox",
     ...extraEnv,
   };
   try {
