@@ -7,7 +7,7 @@ import { bootstrapImage } from "../image/bootstrap.ts";
 import { containerConfigSchema } from "../image/oci-schemas.ts";
 import { StoreTransfer, storeNameOf } from "../image/store-transfer.ts";
 import { parseImageReference } from "../registry/image-reference.ts";
-import { pullImage, pushImage } from "../registry/image-transfer.ts";
+import { BlobLocations, pullImage, pushImage } from "../registry/image-transfer.ts";
 import type { TransferProgressEvent } from "../registry/registry-client.ts";
 import { clientWithStoredCredentials } from "../registry/registry-login.ts";
 import type { Handler } from "./engine-server.ts";
@@ -31,6 +31,8 @@ import {
  */
 export function imageRoutes(engine: Engine, config: RuntimeConfig): Record<string, Handler> {
   const images = engine.images;
+  // Where blobs are known to be, for the daemon's lifetime: pushes mount them across repositories.
+  const locations = new BlobLocations();
   const inUse = (id: string) => engine.imagesInUse().has(id);
   return {
     "GET /v1/images": async ({ res }) => sendJson(res, 200, images.list()),
@@ -64,6 +66,7 @@ export function imageRoutes(engine: Engine, config: RuntimeConfig): Record<strin
         const client = clientWithStoredCredentials(config);
         const result = await pullImage(client, parsed, new StoreTransfer(images), {
           onProgress: progressSender(send, "Downloading"),
+          locations,
         });
         for (const b of result.blobs) {
           send({

@@ -324,7 +324,7 @@ export class ImageStore {
    */
   async appendLayer(
     parent: ResolvedImage | undefined,
-    tar: AsyncIterable<Uint8Array>,
+    tar: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     opts: {
       tag: string;
       config: ContainerConfig;
