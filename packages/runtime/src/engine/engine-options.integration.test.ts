@@ -318,7 +318,10 @@ describe.skipIf(!isRoot)("engine: run options, limits and bad input (real kernel
     it("malformed -m, -p, -v and -u values", async () => {
       await expectOneLine(() => t.engine.run(argv(t, "-m", "lots", "true")), /-m|--memory/);
       await expectOneLine(() => t.engine.run(argv(t, "-p", "80:99999", "true")), /-p|--publish/);
-      await expectOneLine(() => t.engine.run(argv(t, "-v", "./relative:/x", "true")), /-v|--volume/);
+      await expectOneLine(
+        () => t.engine.run(argv(t, "-v", "./relative:/x", "true")),
+        /-v|--volume/,
+      );
       await expectOneLine(() => t.engine.run(argv(t, "-u", "a:b:c", "true")), /-u|--user/);
     });
 
