@@ -298,4 +298,62 @@ describe.skipIf(!canRun)("./berth image and login (real daemon, docker-registry,
     );
     expect(await ok("image", "history", "test/commit-out:1")).toContain("via cli");
   });
+
+  it("save and load Docker and OCI archives, read and written by skopeo too", async () => {
+    await ok(
+      "image",
+      "import",
+      "-c",
+      'CMD ["echo", "from the archive"]',
+      busyboxRootfs(),
+      "test/arch:1",
+    );
+    const ours = JSON.parse(await ok("image", "inspect", "test/arch:1"))[0];
+    const dockerTar = path.join(base, "docker.tar");
+    const ociTar = path.join(base, "oci.tar");
+    await ok("image", "save", "-o", dockerTar, "test/arch:1");
+    await ok("image", "save", "--format", "oci-archive", "-o", ociTar, "test/arch:1");
+    // skopeo reads both: the same config, the same layers (diffIDs in the Docker archive).
+    const fromDocker = JSON.parse(
+      await skopeo("inspect", "--raw", "--config", `docker-archive:${dockerTar}`),
+    );
+    expect(fromDocker.rootfs.diff_ids).toEqual(ours.config.rootfs.diff_ids);
+    const fromOci = JSON.parse(await skopeo("inspect", `oci-archive:${ociTar}`));
+    expect(fromOci.Layers).toEqual(ours.layers.map((l: { digest: string }) => l.digest));
+
+    await ok("image", "rm", "test/arch:1");
+    expect(await ok("image", "load", "-i", dockerTar)).toBe("Loaded image: test/arch:1\n");
+    expect(await ok("container", "run", "--rm", "--network", "none", "test/arch:1")).toBe(
+      "from the archive\n",
+    );
+    await ok("image", "rm", "test/arch:1");
+    expect(await ok("image", "load", "-i", ociTar)).toBe("Loaded image: test/arch:1\n");
+    expect(JSON.parse(await ok("image", "inspect", "test/arch:1"))[0].manifestDigest).toBe(
+      ours.manifestDigest,
+    );
+
+    // What skopeo writes, Berth loads.
+    const skopeoDocker = path.join(base, "skopeo-docker.tar");
+    const skopeoOci = path.join(base, "skopeo-oci.tar");
+    await skopeo("copy", `oci-archive:${ociTar}`, `docker-archive:${skopeoDocker}:other/name:2`);
+    await skopeo("copy", `oci-archive:${ociTar}`, `oci-archive:${skopeoOci}:other/oci:3`);
+    expect(await ok("image", "load", "-i", skopeoDocker)).toBe("Loaded image: other/name:2\n");
+    expect(await ok("image", "load", "-i", skopeoOci)).toBe("Loaded image: other/oci:3\n");
+    expect(await ok("container", "run", "--rm", "--network", "none", "other/name:2")).toBe(
+      "from the archive\n",
+    );
+    expect(await ok("container", "run", "--rm", "--network", "none", "other/oci:3")).toBe(
+      "from the archive\n",
+    );
+
+    // A truncated archive is refused and leaves no image behind.
+    const cut = path.join(base, "cut.tar");
+    const whole = fs.readFileSync(skopeoDocker);
+    fs.writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    await ok("image", "rm", "other/name:2");
+    const failed = await berth("image", "load", "-i", cut);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/^berth: (invalid tar archive|cannot load the archive)/);
+    expect(await ok("image", "ls")).not.toContain("other/name");
+  });
 });

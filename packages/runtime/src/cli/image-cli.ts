@@ -1,4 +1,5 @@
 import type { ContainerCliContext, ContainerVerb } from "./cli-context.ts";
+import { imageLoadVerb, imageSaveVerb } from "./image-archive-verbs.ts";
 import { imageImportVerb } from "./image-import-verb.ts";
 import {
   imageHistoryVerb,
@@ -21,6 +22,8 @@ const verbs: Record<string, ContainerVerb> = {
   pull: imagePullVerb,
   push: imagePushVerb,
   import: imageImportVerb,
+  save: imageSaveVerb,
+  load: imageLoadVerb,
   bootstrap: imageBootstrapVerb,
 };
 

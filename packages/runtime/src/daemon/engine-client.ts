@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { Duplex } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { ContainerState } from "../container/container-state.ts";
 import type { ContainerStats } from "../engine/container-stats.ts";
 import type { ExitResult } from "../engine/engine.ts";
@@ -148,6 +149,45 @@ export class EngineClient {
     config?: ContainerConfig;
   }): Promise<{ id: string; ref: string }> {
     return this.json("POST", "/v1/images/import", request);
+  }
+
+  /** `image save`: the archive's bytes into `out`. */
+  async saveImages(
+    refs: string[],
+    format: "docker-archive" | "oci-archive",
+    out: NodeJS.WritableStream,
+  ): Promise<void> {
+    const res = await this.send("POST", "/v1/images/save", { refs, format });
+    if ((res.statusCode ?? 500) >= 400) throw apiError(await readAll(res), res.statusCode ?? 500);
+    await pipeline(res, out);
+  }
+
+  /** `image load`: streams an archive to the daemon. */
+  loadImages(archive: NodeJS.ReadableStream): Promise<{ loaded: { id: string; tag: string }[] }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          socketPath: this.socketPath,
+          method: "POST",
+          path: "/v1/images/load",
+          headers: { "content-type": "application/x-tar" },
+        },
+        async (res) => {
+          const text = await readAll(res);
+          if ((res.statusCode ?? 500) >= 400) reject(apiError(text, res.statusCode ?? 500));
+          else resolve(JSON.parse(text));
+        },
+      );
+      req.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code === "ENOENT" || e.code === "ECONNREFUSED") {
+          reject(
+            new EngineUnavailableError(`the engine daemon is not running at ${this.socketPath}`),
+          );
+        } else reject(e);
+      });
+      archive.on("error", (e) => req.destroy(e));
+      archive.pipe(req);
+    });
   }
 
   /** pull, push or bootstrap, with their progress events. */

@@ -14,6 +14,10 @@ export const importRequestSchema = z.strictObject({
   /** Cmd, Entrypoint, Env, WorkingDir, User, … for the new image. */
   config: z.record(z.string(), z.unknown()).optional(),
 });
+export const saveRequestSchema = z.strictObject({
+  refs: z.array(z.string().min(1)).min(1),
+  format: z.enum(["docker-archive", "oci-archive"]).default("docker-archive"),
+});
 export const bootstrapRequestSchema = z.strictObject({ name: z.string().min(1) });
 
 const flag = z

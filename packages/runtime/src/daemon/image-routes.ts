@@ -1,8 +1,12 @@
 import fs from "node:fs";
 import type http from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { RuntimeConfig } from "../config.ts";
 import type { Engine } from "../engine/engine.ts";
 import { RuntimeError } from "../errors.ts";
+import { loadImages } from "../image/archive-load.ts";
+import { saveImages } from "../image/archive-save.ts";
 import { bootstrapImage } from "../image/bootstrap.ts";
 import { containerConfigSchema } from "../image/oci-schemas.ts";
 import { StoreTransfer, storeNameOf } from "../image/store-transfer.ts";
@@ -21,6 +25,7 @@ import {
   importRequestSchema,
   pullRequestSchema,
   pushRequestSchema,
+  saveRequestSchema,
   tagQuerySchema,
 } from "./image-api-schema.ts";
 
@@ -127,6 +132,23 @@ export function imageRoutes(engine: Engine, config: RuntimeConfig): Record<strin
         ? await images.importDirectory(body.source, opts)
         : await images.importTar(fs.createReadStream(body.source), opts);
       sendJson(res, 201, { id: img.id, ref: img.tags[0] ?? body.tag });
+    },
+    "POST /v1/images/save": async ({ req, res }) => {
+      const { refs, format } = saveRequestSchema.parse(await readJson(req));
+      // Resolved before the first byte: an unknown image is a plain error answer, not a cut tar.
+      const list = refs.map((ref) => {
+        const image = images.resolve(ref);
+        const tag = image.tags.includes(ref)
+          ? ref
+          : (image.tags.find((t) => t === `${ref}:latest`) ?? image.tags[0] ?? ref);
+        return { image, tag };
+      });
+      res.writeHead(200, { "content-type": "application/x-tar" });
+      await pipeline(Readable.from(saveImages(images, list, format)), res);
+    },
+    "POST /v1/images/load": async ({ req, res }) => {
+      const loaded = await loadImages(images, req);
+      sendJson(res, 201, { loaded });
     },
     "POST /v1/images/bootstrap": async ({ req, res }) => {
       const { name } = bootstrapRequestSchema.parse(await readJson(req));
