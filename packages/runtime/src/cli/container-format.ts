@@ -26,9 +26,13 @@ export function humanDuration(ms: number): string {
 const since = (iso: string | null, now: number) =>
   iso === null ? 0 : Math.max(0, now - Date.parse(iso));
 
-/** "Up 3 seconds", "Exited (137) 2 seconds ago (OOMKilled)", "Created". */
+/** "Up 3 seconds (healthy)", "Exited (137) 2 seconds ago (OOMKilled)", "Created". */
 export function statusText(s: ContainerState, now = Date.now()): string {
-  if (s.status === "running") return `Up ${humanDuration(since(s.startedAt, now))}`;
+  if (s.status === "running") {
+    const h = s.health?.status;
+    const health = h === undefined ? "" : h === "starting" ? " (health: starting)" : ` (${h})`;
+    return `Up ${humanDuration(since(s.startedAt, now))}${health}`;
+  }
   if (s.status === "exited") {
     const oom = s.oomKilled ? " (OOMKilled)" : "";
     return `Exited (${s.exitCode ?? "?"}) ${humanDuration(since(s.finishedAt, now))} ago${oom}`;

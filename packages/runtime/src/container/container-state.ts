@@ -1,3 +1,4 @@
+import type { HealthcheckConfig, HealthState } from "../engine/health-monitor.ts";
 import type { NetworkAttachment } from "../network/container-network.ts";
 import type { RunOptions } from "../spec/run-options.ts";
 
@@ -39,6 +40,10 @@ export interface ContainerState {
   options: RunOptions;
   /** For `run IMAGE`: the image's ID (its config digest), kept while the container exists. */
   imageId?: string;
+  /** The image's HEALTHCHECK, run while the container runs. */
+  healthcheck?: HealthcheckConfig;
+  /** Live health (not persisted): added by the engine's inspect and list. */
+  health?: HealthState;
 }
 
 /** created → running → exited, and exited → running again (`start`). */

@@ -134,6 +134,34 @@ describe.skipIf(!isRoot)("run IMAGE: containers from the image store (real kerne
     expect(r.out).toBe("149\n0149gone\n");
   });
 
+  it("runs the image's HEALTHCHECK: starting, then healthy once the check passes", async () => {
+    await imageOf("test/health", [], {
+      Env: ["PATH=/bin"],
+      Healthcheck: {
+        Test: ["CMD-SHELL", "test -f /tmp/ready"],
+        Interval: 200e6,
+        Timeout: 2e9,
+        Retries: 2,
+      },
+    });
+    const c = await t.engine.run({
+      image: "test/health",
+      network: "none",
+      command: ["sh", "-c", "sleep 1; touch /tmp/ready; sleep 30"],
+    });
+    expect(t.engine.inspect(c.id).health?.status).toBe("starting");
+    const seen = new Set<string>();
+    for (let i = 0; i < 100 && t.engine.inspect(c.id).health?.status !== "healthy"; i++) {
+      seen.add(t.engine.inspect(c.id).health?.status ?? "none");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const health = t.engine.inspect(c.id).health;
+    expect(health?.status).toBe("healthy");
+    expect(seen.has("unhealthy") || seen.has("starting")).toBe(true);
+    expect(health?.log.at(-1)).toMatchObject({ exitCode: 0 });
+    await t.engine.remove(c.id, { force: true });
+  });
+
   it("refuses what cannot run, with a clear message and nothing created", async () => {
     const before = t.engine.list({ all: true }).length;
     const failure = async (input: RunInput) => {

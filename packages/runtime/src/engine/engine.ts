@@ -25,6 +25,7 @@ import { type ContainerStats, StatsSampler } from "./container-stats.ts";
 import { createContainerFiles, type RunImage, readContainerSpec } from "./create-container.ts";
 import { type ExecOptions, type ExecSession, execInContainer } from "./exec-container.ts";
 import { containerExit, SIGNAL_NAMES } from "./exit-status.ts";
+import { HealthMonitor, healthcheckFrom } from "./health-monitor.ts";
 import { childPids, isSameProcessAlive, processStartTime, signalProcess } from "./host-process.ts";
 import { LogFile, type LogLine, readLogs, StreamReader } from "./log-collector.ts";
 import { type RunInput, toRunRequest } from "./run-input.ts";
@@ -146,6 +147,39 @@ export async function createEngine(
   for (const s of store.loadAll()) states.set(s.id, s);
 
   const statsSampler = new StatsSampler(cgroups);
+  const health = new HealthMonitor(async (id, args, timeoutMs) => {
+    const session = await execIn(id, { args });
+    let output = "";
+    const keep = (chunk: Buffer | string) => {
+      if (output.length < 4096) output += chunk.toString();
+    };
+    session.stdout.on("data", keep);
+    session.stderr?.on("data", keep);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      session.kill("SIGKILL");
+    }, timeoutMs);
+    try {
+      const exit = await session.wait();
+      return { exitCode: timedOut ? -1 : exit.exitCode, output: output.slice(0, 4096) };
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
+  async function execIn(idOrName: string, execOptions: ExecOptions): Promise<ExecSession> {
+    const { s, pid } = runningInit(idOrName);
+    const spec = readContainerSpec(containerPaths(config, s.id));
+    const target = { id: s.id, name: s.name, initPid: pid, spec };
+    return execInContainer(target, execOptions, { cgroups, sys, lastCap });
+  }
+
+  /** The state as callers see it: with the live health of a checked, running container. */
+  function withHealth(s: ContainerState): ContainerState {
+    const h = health.state(s.id);
+    return h ? { ...s, health: h } : s;
+  }
   /** -i / -t containers started by this process: their stdin and terminal. */
   const attachments = new Map<string, RunAttachment>();
 
@@ -195,6 +229,7 @@ export async function createEngine(
     l: Live | undefined,
   ): Promise<ExitResult> {
     if (closed) return { exitCode: -1, oomKilled: false, signal: null, reason: "exited" };
+    health.unwatch(id);
     const paths = containerPaths(config, id);
     if (l) {
       // Drain what the app wrote before it died; a daemonised grandchild may hold stdout longer.
@@ -241,6 +276,7 @@ export async function createEngine(
   }
 
   async function removeFiles(id: string, opts: { volumes?: boolean } = {}): Promise<void> {
+    health.unwatch(id);
     const paths = containerPaths(config, id);
     const mounted = (states.get(id)?.options.volumes ?? []).filter((v) => v.type === "volume");
     await store.flush(id);
@@ -292,12 +328,14 @@ export async function createEngine(
     const l: Live = { pid, readers, log, exited: null as unknown as Promise<ExitResult> };
     l.exited = exited.then((how) => finishExit(id, how, l));
     live.set(id, l);
+    if (s.healthcheck) health.watch(id, s.healthcheck, Date.parse(s.startedAt ?? "") || Date.now());
   }
   for (const s of states.values()) adopt(s);
 
   async function create(input: RunInput): Promise<ContainerState> {
     const request = toRunRequest(input);
     const image = request.options.image ? await runImage(request.options.image) : undefined;
+    const healthcheck = healthcheckFrom(image?.config);
     const id = randomBytes(32).toString("hex");
     const name = request.options.name ?? `berth-${id.slice(0, 12)}`;
     if ([...states.values()].some((s) => s.name === name)) {
@@ -343,6 +381,7 @@ export async function createEngine(
       network: null,
       options: { ...created.options, volumes: prepared.named },
       ...(image ? { imageId: image.id } : {}),
+      ...(healthcheck ? { healthcheck } : {}),
     };
     save(s);
     return s;
@@ -435,6 +474,7 @@ export async function createEngine(
     // A container that already failed (command not found) goes straight to exited in finishExit.
     if (!result.notFound) save(running);
     else states.set(s.id, running);
+    if (running.healthcheck && !result.notFound) health.watch(s.id, running.healthcheck);
     return running;
   }
 
@@ -547,18 +587,13 @@ export async function createEngine(
     kill,
     wait,
     list: ({ all = false } = {}) =>
-      [...states.values()].filter((s) => all || s.status === "running"),
-    inspect: (idOrName) => resolve(idOrName),
+      [...states.values()].filter((s) => all || s.status === "running").map(withHealth),
+    inspect: (idOrName) => withHealth(resolve(idOrName)),
     logs: (idOrName) =>
       readLogs(containerPaths(config, resolve(idOrName).id).log, config.logMaxFiles),
     remove,
     warm: () => pool.warm(),
-    async exec(idOrName, execOptions) {
-      const { s, pid } = runningInit(idOrName);
-      const spec = readContainerSpec(containerPaths(config, s.id));
-      const target = { id: s.id, name: s.name, initPid: pid, spec };
-      return execInContainer(target, execOptions, { cgroups, sys, lastCap });
-    },
+    exec: execIn,
     attach(idOrName) {
       const s = resolve(idOrName);
       const a = attachments.get(s.id);
@@ -577,6 +612,7 @@ export async function createEngine(
     },
     async close() {
       closed = true;
+      health.close();
       await pool.close();
       await removeOrphanZygoteGroups(cgroups).catch(() => []);
       await store.flush();
