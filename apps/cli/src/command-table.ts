@@ -40,6 +40,11 @@ export const commandTable: Record<string, Command> = {
     "berth volume <verb> [options]",
     async () => (await import("./commands/volume.ts")).volumeCommand,
   ),
+  dockerfile: lazy(
+    "print a Dockerfile's parse tree in BuildKit's dump format",
+    "berth dockerfile parse FILE",
+    async () => (await import("./commands/dockerfile.ts")).dockerfileCommand,
+  ),
   login: lazy(
     "log in to a container registry (for image pull and push)",
     "berth login -u USER [-p PASSWORD | --password-stdin] REGISTRY",
