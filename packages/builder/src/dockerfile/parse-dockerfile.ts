@@ -13,13 +13,13 @@ const KNOWN_DIRECTIVES = new Set(["syntax", "escape", "check"]);
 export function parseDockerfile(text: string): Dockerfile {
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
   const directives: Record<string, string> = {};
-  let escape: "\\" | "`" = "\\";
+  let escapeChar: "\\" | "`" = "\\";
   let lookingForDirectives = true;
   const warnings: string[] = [];
   const instructions: Instruction[] = [];
   const isComment = (l: string) => /^\s*#/.test(l);
-  const continues = (l: string) => new RegExp(`\\${escape}[ \\t]*$`).test(l);
-  const stripContinuation = (l: string) => l.replace(new RegExp(`\\${escape}[ \\t]*$`), "");
+  const continues = (l: string) => new RegExp(`\\${escapeChar}[ \\t]*$`).test(l);
+  const stripContinuation = (l: string) => l.replace(new RegExp(`\\${escapeChar}[ \\t]*$`), "");
 
   let i = 0;
   while (i < lines.length) {
@@ -40,7 +40,7 @@ export function parseDockerfile(text: string): Dockerfile {
               `invalid escape token '${value}' does not match \` or \\`,
             );
           }
-          escape = value;
+          escapeChar = value;
         }
         directives[key] = value;
         continue;
@@ -76,9 +76,9 @@ export function parseDockerfile(text: string): Dockerfile {
         `line ${lineNo}: empty continuation line (these will become errors): ${line.trim()}`,
       );
     }
-    instructions.push(parseInstruction(line, escape, lineNo, endLine));
+    instructions.push(parseInstruction(line, escapeChar, lineNo, endLine));
   }
   if (instructions.length === 0)
     throw new DockerfileSyntaxError(lines.length, "file with no instructions");
-  return { instructions, directives, escape, warnings };
+  return { instructions, directives, escape: escapeChar, warnings };
 }

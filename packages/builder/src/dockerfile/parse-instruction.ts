@@ -3,7 +3,7 @@ import { DockerfileSyntaxError, type Instruction } from "./dockerfile-ast.ts";
 type Escape = "\\" | "`";
 type Split = (
   rest: string,
-  escape: Escape,
+  escapeChar: Escape,
   line: number,
 ) => { args: string[]; json: boolean; sub?: Instruction };
 
@@ -13,7 +13,7 @@ const WHITESPACE = /[\t\v\f\r ]+/;
  * Words of ENV/LABEL/ARG: blank-separated, quotes kept in the word (they are removed when values
  * are expanded), the escape character kept with the character it escapes.
  */
-export function splitWords(rest: string, escape: Escape): string[] {
+export function splitWords(rest: string, escapeChar: Escape): string[] {
   const words: string[] = [];
   let word = "";
   let inWord = false;
@@ -22,7 +22,7 @@ export function splitWords(rest: string, escape: Escape): string[] {
   for (let i = 0; i < rest.length; i++) {
     const ch = rest[i] as string;
     if (quote) {
-      if (ch === escape && quote !== "'") {
+      if (ch === escapeChar && quote !== "'") {
         if (i + 1 === rest.length) {
           quote = null;
           continue;
@@ -48,7 +48,7 @@ export function splitWords(rest: string, escape: Escape): string[] {
       word += ch;
       continue;
     }
-    if (ch === escape) {
+    if (ch === escapeChar) {
       if (i + 1 === rest.length) continue;
       word += ch + (rest[++i] as string);
       continue;
@@ -177,7 +177,7 @@ function extractFlags(args: string): { flags: string[]; rest: string } {
 /** One logical line (continuations already joined) as an instruction. */
 export function parseInstruction(
   line: string,
-  escape: Escape,
+  escapeChar: Escape,
   startLine: number,
   endLine: number,
 ): Instruction {
@@ -188,6 +188,6 @@ export function parseInstruction(
   if (!split)
     throw new DockerfileSyntaxError(startLine, `unknown instruction: ${word.toUpperCase()}`);
   const { flags, rest } = after === "" ? { flags: [], rest: "" } : extractFlags(after);
-  const { args, json, sub } = split(rest, escape, startLine);
+  const { args, json, sub } = split(rest, escapeChar, startLine);
   return { name, flags, args, json, ...(sub ? { sub } : {}), startLine, endLine, original: line };
 }
