@@ -7,14 +7,16 @@ export const imageCommand: Command = {
   summary:
     "manage images: ls, pull, push, tag, rm, prune, import, bootstrap (see 'berth image help')",
   usage: "berth image <verb> [options]",
-  run: ({ args, env }) =>
-    runImageCli(args, {
-      daemon: engineDaemonSettings(env),
-      stdin: process.stdin,
-      stdout: process.stdout,
-      stderr: process.stderr,
-      hostEnv: process.env,
-      cwd: process.cwd(),
-      handleSignals: true,
-    }),
+  run: async ({ args, env }) =>
+    args[0] === "build"
+      ? (await import("./image-build.ts")).runImageBuild(args.slice(1), env)
+      : runImageCli(args, {
+          daemon: engineDaemonSettings(env),
+          stdin: process.stdin,
+          stdout: process.stdout,
+          stderr: process.stderr,
+          hostEnv: process.env,
+          cwd: process.cwd(),
+          handleSignals: true,
+        }),
 };

@@ -1,17 +1,21 @@
 import { parseArgs } from "node:util";
+import { RuntimeError } from "../errors.ts";
+import type { VolumeInfo } from "../volume/volume-store.ts";
 import type { ContainerCliContext, ContainerVerb } from "./cli-context.ts";
 import { ContainerCliError } from "./cli-context.ts";
 import { decimalBytes } from "./container-format.ts";
 import { withEngine } from "./engine-connection.ts";
 import { runVerbTable } from "./verb-table.ts";
 
-function labelsOf(values: string[] | undefined): Record<string, string> {
+/** `--label K=V` (a bare `K` is an empty value, as docker takes it); an empty key is refused. */
+export function parseLabelFlags(values: readonly string[] | undefined): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const l of values ?? []) {
     const eq = l.indexOf("=");
-    if (eq <= 0)
+    const key = eq < 0 ? l : l.slice(0, eq);
+    if (key === "")
       throw new ContainerCliError(`invalid --label ${JSON.stringify(l)}: expected KEY=VALUE`, 1);
-    labels[l.slice(0, eq)] = l.slice(eq + 1);
+    labels[key] = eq < 0 ? "" : l.slice(eq + 1);
   }
   return labels;
 }
@@ -29,7 +33,7 @@ const verbs: Record<string, ContainerVerb> = {
       });
       if (positionals.length > 1) throw new ContainerCliError(`usage: ${this.usage}`, 1);
       const v = await withEngine(ctx, (c) =>
-        c.createVolume(positionals[0], labelsOf(values.label)),
+        c.createVolume(positionals[0], parseLabelFlags(values.label)),
       );
       ctx.stdout.write(`${v.Name}\n`);
       return 0;
@@ -69,25 +73,46 @@ const verbs: Record<string, ContainerVerb> = {
     usage: "berth volume inspect NAME…",
     async run(args, ctx) {
       if (args.length === 0) throw new ContainerCliError(`usage: ${this.usage}`, 1);
-      const all = await withEngine(ctx, (c) => Promise.all(args.map((n) => c.inspectVolume(n))));
-      ctx.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
-      return 0;
-    },
-  },
-  rm: {
-    summary: "remove volumes and their data (refused while a container uses one)",
-    usage: "berth volume rm NAME…",
-    async run(args, ctx) {
-      if (args.length === 0) throw new ContainerCliError(`usage: ${this.usage}`, 1);
+      // Like docker: the volumes found are printed, each missing one is an error line (exit 1).
+      const found: VolumeInfo[] = [];
       let failed = 0;
       await withEngine(ctx, async (c) => {
         for (const name of args) {
           try {
+            found.push(await c.inspectVolume(name));
+          } catch (e) {
+            if (!(e instanceof RuntimeError)) throw e;
+            failed++;
+            ctx.stderr.write(`berth: ${e.message}\n`);
+          }
+        }
+      });
+      ctx.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
+      return failed > 0 ? 1 : 0;
+    },
+  },
+  rm: {
+    summary: "remove volumes and their data (refused while a container uses one)",
+    usage: "berth volume rm [-f] NAME…  (-f: a volume that does not exist is no error)",
+    async run(args, ctx) {
+      const { values, positionals } = parseArgs({
+        args,
+        options: { force: { type: "boolean", short: "f" } },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.length === 0) throw new ContainerCliError(`usage: ${this.usage}`, 1);
+      let failed = 0;
+      await withEngine(ctx, async (c) => {
+        for (const name of positionals) {
+          try {
             await c.removeVolume(name);
             ctx.stdout.write(`${name}\n`);
           } catch (e) {
+            if (!(e instanceof RuntimeError)) throw e;
+            if (values.force && e.code === "NOT_FOUND") continue;
             failed++;
-            ctx.stderr.write(`berth: ${(e as Error).message}\n`);
+            ctx.stderr.write(`berth: ${e.message}\n`);
           }
         }
       });

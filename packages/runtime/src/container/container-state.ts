@@ -40,6 +40,8 @@ export interface ContainerState {
   options: RunOptions;
   /** For `run IMAGE`: the image's ID (its config digest), kept while the container exists. */
   imageId?: string;
+  /** The image's EXPOSEd ports (`80/tcp`): what it documents listening on; -p publishes. */
+  exposedPorts?: string[];
   /** The image's HEALTHCHECK, run while the container runs. */
   healthcheck?: HealthcheckConfig;
   /** Live health (not persisted): added by the engine's inspect and list. */

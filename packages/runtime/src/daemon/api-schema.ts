@@ -8,7 +8,8 @@ import { runOptionsSchema } from "../spec/run-options.ts";
 
 /** POST /v1/containers: create, and start unless `start` is false. */
 export const createRequestSchema = z.strictObject({
-  options: runOptionsSchema,
+  /** The command line's options; fields left out get its defaults (see engine/run-input.ts). */
+  options: runOptionsSchema.partial(),
   start: z.boolean().default(true),
   /** Stream the container's output and exit as NDJSON events instead of returning at once. */
   attach: z.boolean().default(false),
@@ -40,6 +41,8 @@ export const commitRequestSchema = z.strictObject({
   comment: z.string().optional(),
   author: z.string().optional(),
   pause: z.boolean().default(true),
+  /** Use this run config for the new image instead of the container's (build steps). */
+  config: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const removeQuerySchema = z.object({ force: flag, v: flag });

@@ -140,3 +140,9 @@ function tail(file: string): string {
     return "";
   }
 }
+
+/** A client of the host's engine daemon, started first if it is not running. */
+export async function connectEngine(settings: DaemonSettings): Promise<EngineClient> {
+  await startDaemon(settings);
+  return new EngineClient(daemonPaths(settings.runRoot, settings.logDir).socket);
+}

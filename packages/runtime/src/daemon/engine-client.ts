@@ -105,7 +105,7 @@ export class EngineClient {
     return this.stream("GET", path, undefined, onEvent, options.signal);
   }
 
-  /** CPU, memory and pids of a running container (two samples when none is recent). */
+  /** `container commit`: the container's changes as a new image. */
   commit(
     ref: string,
     request: {
@@ -114,6 +114,7 @@ export class EngineClient {
       comment?: string;
       author?: string;
       pause?: boolean;
+      config?: ContainerConfig;
     },
   ): Promise<{ id: string; ref: string }> {
     return this.json("POST", `/v1/containers/${enc(ref)}/commit`, request);
@@ -164,18 +165,42 @@ export class EngineClient {
 
   /** `image load`: streams an archive to the daemon. */
   loadImages(archive: NodeJS.ReadableStream): Promise<{ loaded: { id: string; tag: string }[] }> {
+    return this.upload("/v1/images/load", archive);
+  }
+
+  /** A build step's layer: `tar` (uncompressed) on top of `parent` ("scratch" for none). */
+  appendLayer(
+    parent: string,
+    tar: NodeJS.ReadableStream,
+    tag: string,
+    createdBy: string,
+  ): Promise<{ id: string; ref: string }> {
+    const q = new URLSearchParams({ tag, createdBy });
+    return this.upload(`/v1/images/${enc(parent)}/append?${q}`, tar);
+  }
+
+  /** A build step's new run config on `parent`'s layers. */
+  configureImage(
+    parent: string,
+    body: { tag: string; config: ContainerConfig; createdBy: string },
+  ): Promise<{ id: string; ref: string }> {
+    return this.json("POST", `/v1/images/${enc(parent)}/configure`, body);
+  }
+
+  /** A request whose body is a stream (a tar), answered with JSON. */
+  private upload<T>(pathAndQuery: string, body: NodeJS.ReadableStream): Promise<T> {
     return new Promise((resolve, reject) => {
       const req = http.request(
         {
           socketPath: this.socketPath,
           method: "POST",
-          path: "/v1/images/load",
+          path: pathAndQuery,
           headers: { "content-type": "application/x-tar" },
         },
         async (res) => {
           const text = await readAll(res);
           if ((res.statusCode ?? 500) >= 400) reject(apiError(text, res.statusCode ?? 500));
-          else resolve(JSON.parse(text));
+          else resolve(JSON.parse(text) as T);
         },
       );
       req.on("error", (e: NodeJS.ErrnoException) => {
@@ -185,8 +210,8 @@ export class EngineClient {
           );
         } else reject(e);
       });
-      archive.on("error", (e) => req.destroy(e));
-      archive.pipe(req);
+      body.on("error", (e: Error) => req.destroy(e));
+      body.pipe(req);
     });
   }
 
@@ -199,6 +224,7 @@ export class EngineClient {
     return this.stream<ImageEvent>("POST", `/v1/images/${action}`, body, onEvent);
   }
 
+  /** CPU, memory and pids of a running container (two samples when none is recent). */
   stats(ref: string): Promise<ContainerStats> {
     return this.json("GET", `/v1/containers/${enc(ref)}/stats`);
   }

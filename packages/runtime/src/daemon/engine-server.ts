@@ -2,6 +2,7 @@ import http from "node:http";
 import type { RuntimeConfig } from "../config.ts";
 import { containerPaths } from "../container/container-paths.ts";
 import type { Engine } from "../engine/engine.ts";
+import { containerConfigSchema } from "../image/oci-schemas.ts";
 import {
   commitRequestSchema,
   createRequestSchema,
@@ -103,8 +104,11 @@ function handlersFor(engine: Engine, config: RuntimeConfig): http.RequestListene
       res.end();
     },
     "POST /v1/containers/:ref/commit": async ({ req, res, ref }) => {
-      const body = commitRequestSchema.parse(await readJson(req));
-      const image = await engine.commit(ref, body);
+      const { config, ...body } = commitRequestSchema.parse(await readJson(req));
+      const image = await engine.commit(ref, {
+        ...body,
+        ...(config ? { config: containerConfigSchema.parse(config) } : {}),
+      });
       sendJson(res, 201, { id: image.id, ref: body.tag });
     },
     "GET /v1/containers/:ref/stats": async ({ res, ref }) =>
@@ -117,7 +121,7 @@ function handlersFor(engine: Engine, config: RuntimeConfig): http.RequestListene
     const body = createRequestSchema.parse(await readJson(req));
     const { options } = body;
     // An attached --rm container is removed here once its output is drained, not by the engine.
-    const runOptions = { ...options, rm: options.rm && !body.attach };
+    const runOptions = { ...options, rm: (options.rm ?? false) && !body.attach };
     if (!body.start) return sendJson(res, 201, await engine.create(runOptions));
     if (!body.attach) return sendJson(res, 201, await engine.run(runOptions));
     const created = await engine.create(runOptions);
@@ -129,7 +133,10 @@ function handlersFor(engine: Engine, config: RuntimeConfig): http.RequestListene
     }
     const exited = engine.wait(created.id);
     const removed = options.rm
-      ? exited.finally(() => engine.remove(created.id, { force: true }).catch(() => {}))
+      ? exited.finally(() =>
+          // --rm takes the container's anonymous volumes with it, as docker's does.
+          engine.remove(created.id, { force: true, volumes: true }).catch(() => {}),
+        )
       : exited;
     removed.catch(() => {});
     ndjsonHead(res);

@@ -18,6 +18,16 @@ export const saveRequestSchema = z.strictObject({
   refs: z.array(z.string().min(1)).min(1),
   format: z.enum(["docker-archive", "oci-archive"]).default("docker-archive"),
 });
+/** POST /v1/images/:ref/append (the layer tar is the body). */
+export const derivedQuerySchema = z.object({
+  tag: z.string().min(1),
+  createdBy: z.string().default(""),
+});
+export const configureRequestSchema = z.strictObject({
+  tag: z.string().min(1),
+  config: z.record(z.string(), z.unknown()),
+  createdBy: z.string().default(""),
+});
 export const bootstrapRequestSchema = z.strictObject({ name: z.string().min(1) });
 
 const flag = z

@@ -19,6 +19,8 @@ import { sendJson, toApiError } from "./http-errors.ts";
 import { ndjsonHead, readJson, writeEvent } from "./http-io.ts";
 import {
   bootstrapRequestSchema,
+  configureRequestSchema,
+  derivedQuerySchema,
   type ImageEvent,
   imagePruneQuerySchema,
   imageRemoveQuerySchema,
@@ -132,6 +134,28 @@ export function imageRoutes(engine: Engine, config: RuntimeConfig): Record<strin
         ? await images.importDirectory(body.source, opts)
         : await images.importTar(fs.createReadStream(body.source), opts);
       sendJson(res, 201, { id: img.id, ref: img.tags[0] ?? body.tag });
+    },
+    // Build steps: one more layer from a tar body, or a new run config (ref "scratch": no parent).
+    "POST /v1/images/:ref/append": async ({ req, res, ref, query }) => {
+      const q = derivedQuerySchema.parse(query);
+      const parent = ref === "scratch" ? undefined : images.resolve(ref);
+      const image = await images.appendLayer(parent, req, {
+        tag: q.tag,
+        config: parent?.config.config ?? {},
+        createdBy: q.createdBy,
+      });
+      sendJson(res, 201, { id: image.id, ref: q.tag });
+    },
+    "POST /v1/images/:ref/configure": async ({ req, res, ref }) => {
+      const body = configureRequestSchema.parse(await readJson(req));
+      const parent = ref === "scratch" ? undefined : images.resolve(ref);
+      const config = containerConfigSchema.parse(body.config);
+      const image = await images.withConfig(parent, {
+        tag: body.tag,
+        config,
+        createdBy: body.createdBy,
+      });
+      sendJson(res, 201, { id: image.id, ref: body.tag });
     },
     "POST /v1/images/save": async ({ req, res }) => {
       const { refs, format } = saveRequestSchema.parse(await readJson(req));

@@ -184,7 +184,7 @@ async function runSession(
     );
   }
   const exit = await exited;
-  if (options.rm) await engine.remove(created.id, { force: true }).catch(() => {});
+  if (options.rm) await engine.remove(created.id, { force: true, volumes: true }).catch(() => {});
   send(FRAME.EXIT, JSON.stringify({ exitCode: exit.exitCode, signal: exit.signal }));
   socket.end();
 }

@@ -18,6 +18,8 @@ export interface CommitOptions {
   author?: string;
   /** Freeze a running container while its layer is read (Docker's default); true by default. */
   pause?: boolean;
+  /** The new image's run config as is (a build's RUN step keeps the image's, not the step's). */
+  config?: ContainerConfig;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function commitContainer(req: {
   // Bad --change lines fail here, before any layer is written.
   const config = (options.changes ?? []).reduce<ContainerConfig>(
     applyConfigChange,
-    runConfigOf(s, parent?.config.config ?? {}),
+    options.config ?? runConfigOf(s, parent?.config.config ?? {}),
   );
   const base =
     parent ??

@@ -6,6 +6,7 @@ import { parseCgroupResources } from "../cgroups/resources.ts";
 import type { RuntimeConfig } from "../config.ts";
 import type { ContainerPaths } from "../container/container-paths.ts";
 import { RuntimeError } from "../errors.ts";
+import { isOpaqueDir } from "../image/layer-apply.ts";
 import type { ContainerConfig } from "../image/oci-schemas.ts";
 import { NetnsFiles } from "../network/netns.ts";
 import { buildOciSpec } from "../spec/build-oci-spec.ts";
@@ -99,7 +100,12 @@ export function createContainerFiles(req: CreateFilesRequest): {
   const spec = buildOciSpec(options, {
     rootfs: paths.merged,
     hostname,
-    user: resolveUser(lowerDirs.length === 1 ? (lowerDirs[0] as string) : lowerDirs, options.user),
+    user: resolveUser(
+      lowerDirs.length === 1
+        ? (lowerDirs[0] as string)
+        : { lowerDirs, isOpaque: (dir) => isOpaqueDir(req.sys, dir) },
+      options.user,
+    ),
     cgroupsPath: `${config.cgroupParent}/${id}`,
     // none: a new namespace made by the zygote itself (lo only); bridge: the CNI-made one.
     ...(options.network === "bridge"

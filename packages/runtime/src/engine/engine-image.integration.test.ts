@@ -72,6 +72,7 @@ describe.skipIf(!isRoot)("run IMAGE: containers from the image store (real kerne
       WorkingDir: "/srv/app",
       User: "app",
       StopSignal: "SIGINT",
+      ExposedPorts: { "8080/tcp": {}, "53/udp": {} },
     });
     const script = 'echo "$FROM_IMAGE $OVERRIDE"; pwd; id -u; id -g; id -G; echo "$HOME"';
     const r = await runImage({
@@ -83,6 +84,7 @@ describe.skipIf(!isRoot)("run IMAGE: containers from the image store (real kerne
     expect(r.exitCode).toBe(0);
     expect(r.state.options.stopSignal).toBe(2);
     expect(r.state.imageId).toBe(t.engine.images.resolve("test/app").id);
+    expect(r.state.exposedPorts).toEqual(["8080/tcp", "53/udp"]);
 
     const asRoot = await runImage({
       image: "test/app",
@@ -132,6 +134,37 @@ describe.skipIf(!isRoot)("run IMAGE: containers from the image store (real kerne
       ],
     });
     expect(r.out).toBe("149\n0149gone\n");
+  });
+
+  it("finds users as the container sees /etc: a whiteout or an opaque /etc above hides the lower passwd", async () => {
+    const whiteout = await makeTestLayer(t.engine.images, [
+      { name: "etc/", type: "dir", mode: 0o755 },
+      { name: "etc/.wh.passwd", type: "file", mode: 0o644 },
+    ]);
+    const opaque = await makeTestLayer(t.engine.images, [
+      { name: "etc/", type: "dir", mode: 0o755 },
+      { name: "etc/.wh..wh..opq", type: "file", mode: 0o644 },
+      { name: "etc/group", type: "file", mode: 0o644, body: "root:x:0:\n" },
+    ]);
+    const config = { Cmd: ["id", "-u"], Env: ["PATH=/bin"], User: "app" };
+    await imageOf("test/users-whited-out", [users, whiteout], config);
+    await imageOf("test/users-opaque", [users, opaque], config);
+    await imageOf("test/users-kept", [users, await makeTestLayer(t.engine.images, [])], config);
+    for (const image of ["test/users-whited-out", "test/users-opaque"]) {
+      const e = await t.engine.run({ image, network: "none" }).catch((err: unknown) => err);
+      expect((e as Error).message, image).toBe(
+        "unable to find user app: no matching entry in the container's /etc/passwd",
+      );
+    }
+    // The control: the same layers with an empty one on top keep the user.
+    expect((await runImage({ image: "test/users-kept" })).out).toBe("1000\n");
+    // What the image lookup concluded is what the container sees.
+    const seen = await runImage({
+      image: "test/users-opaque",
+      user: { user: { id: 0 } },
+      command: ["sh", "-c", "test -e /etc/passwd || echo no passwd; cat /etc/group"],
+    });
+    expect(seen.out).toBe("no passwd\nroot:x:0:\n");
   });
 
   it("runs the image's HEALTHCHECK: starting, then healthy once the check passes", async () => {

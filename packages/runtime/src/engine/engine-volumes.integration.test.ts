@@ -84,7 +84,7 @@ describe.skipIf(!isRoot)("volumes (real kernel)", () => {
         "berth-test-shared",
         t.engine.volumesInUse().get("berth-test-shared"),
       ),
-    ).toThrow(/volume berth-test-shared is in use by container/);
+    ).toThrow(/cannot remove volume berth-test-shared: volume is in use - \[[0-9a-f]{64}\]/);
     await t.engine.remove(reader.id);
     t.engine.volumes.remove("berth-test-shared", t.engine.volumesInUse().get("berth-test-shared"));
     expect(t.engine.volumes.exists("berth-test-shared")).toBe(false);
@@ -173,6 +173,7 @@ describe.skipIf(!isRoot)("volumes (real kernel)", () => {
         network: "none",
         volumes: [
           { type: "volume", source: "", destination: "/a", readonly: false },
+          { type: "volume", source: "berth-test-never", destination: "/etc", readonly: false },
           { source: "/nonexistent/host/path", destination: "/b", readonly: false },
         ],
         command: ["true"],
@@ -183,5 +184,52 @@ describe.skipIf(!isRoot)("volumes (real kernel)", () => {
       );
     expect(failed?.message).toMatch(/the host path \/nonexistent\/host\/path does not exist/);
     expect(t.engine.volumes.list()).toHaveLength(before);
+    expect(t.engine.volumes.exists("berth-test-never")).toBe(false);
+    expect(t.engine.list({ all: true })).toEqual([]);
+  });
+
+  it("copies into an existing empty volume too, and resolves image symlinks inside the image", async () => {
+    // A rootfs of our own: /srv/app (owned 70:70, mode 0750) and /escape -> / (absolute link).
+    const rootfs = path.join(t.dir, "rootfs-copyup");
+    fs.cpSync(t.rootfs, rootfs, { recursive: true, verbatimSymlinks: true });
+    fs.mkdirSync(path.join(rootfs, "srv/app/sub"), { recursive: true });
+    fs.writeFileSync(path.join(rootfs, "srv/app/sub/conf"), "from image\n");
+    fs.chownSync(path.join(rootfs, "srv/app"), 70, 70);
+    fs.chmodSync(path.join(rootfs, "srv/app"), 0o750);
+    fs.symlinkSync("/", path.join(rootfs, "escape"));
+    // On the host, <rootfs>/escape/<hostSecret> would lead out of the rootfs to this directory.
+    const hostSecret = path.join(t.dir, "host-secret");
+    fs.mkdirSync(hostSecret);
+    fs.writeFileSync(path.join(hostSecret, "key"), "host only");
+
+    t.engine.volumes.create("berth-test-precreated");
+    const out = await runOut({
+      rootfs,
+      volumes: [
+        {
+          type: "volume",
+          source: "berth-test-precreated",
+          destination: "/srv/app",
+          readonly: false,
+        },
+        {
+          type: "volume",
+          source: "berth-test-escape",
+          destination: `/escape${hostSecret}`,
+          readonly: false,
+        },
+      ],
+      command: [
+        "sh",
+        "-c",
+        `cat /srv/app/sub/conf; stat -c '%u:%g %a' /srv/app; ls -A /escape${hostSecret}`,
+      ],
+    });
+    expect(out).toBe("from image\n70:70 750\n");
+    const data = t.engine.volumes.dataDir("berth-test-precreated");
+    expect(fs.readFileSync(path.join(data, "sub/conf"), "utf8")).toBe("from image\n");
+    expect(fs.readdirSync(t.engine.volumes.dataDir("berth-test-escape"))).toEqual([]);
+    t.engine.volumes.remove("berth-test-precreated");
+    t.engine.volumes.remove("berth-test-escape");
   });
 });

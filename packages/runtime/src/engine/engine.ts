@@ -31,7 +31,7 @@ import { LogFile, type LogLine, readLogs, StreamReader } from "./log-collector.t
 import { type RunInput, toRunRequest } from "./run-input.ts";
 import { openRunStdio, type RunAttachment, type RunStdio } from "./run-stdio.ts";
 import { startContainer } from "./start-container.ts";
-import { prepareVolumes } from "./volume-mounts.ts";
+import { prepareVolumes, removeCreatedVolumes } from "./volume-mounts.ts";
 import { removeOrphanZygoteGroups, zygoteGroup } from "./zygote-group.ts";
 import { ZygotePool } from "./zygote-pool.ts";
 
@@ -361,7 +361,7 @@ export async function createEngine(
         ...(image ? { image } : {}),
       });
     } catch (e) {
-      for (const name of prepared.createdAnonymous) volumes.remove(name);
+      removeCreatedVolumes(volumes, prepared.created);
       throw e;
     }
     const s: ContainerState = {
@@ -381,6 +381,9 @@ export async function createEngine(
       network: null,
       options: { ...created.options, volumes: prepared.named },
       ...(image ? { imageId: image.id } : {}),
+      ...(image?.config.ExposedPorts
+        ? { exposedPorts: Object.keys(image.config.ExposedPorts) }
+        : {}),
       ...(healthcheck ? { healthcheck } : {}),
     };
     save(s);

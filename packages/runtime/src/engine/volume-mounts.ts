@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { RuntimeError } from "../errors.ts";
-import type { VolumeMount } from "../spec/volume-mount.ts";
+import { resolveInRootfs } from "../spec/rootfs-path.ts";
+import { anonymousVolume, type VolumeMount } from "../spec/volume-mount.ts";
 import { MNT_DETACH } from "../sys/constants.ts";
 import type { Syscalls } from "../sys/syscalls.ts";
 import type { VolumeStore } from "../volume/volume-store.ts";
@@ -12,33 +13,29 @@ export interface PreparedVolumes {
   named: VolumeMount[];
   /** The same mounts as binds of the volumes' data directories, for the OCI spec. */
   binds: VolumeMount[];
-  /** Volumes made for this container (anonymous ones), to be removed if the create fails. */
-  createdAnonymous: string[];
+  /** Volumes this create made (named or anonymous): removed again if the create fails. */
+  created: string[];
 }
 
 /**
  * Turns `-v NAME:/path`, `-v /path` and an image's VOLUMEs (those no -v covers) into volumes:
- * missing named ones and anonymous ones are created; a new, empty volume gets what the image
- * (or rootfs) has at its mount point, owners and modes kept — Docker's copy-up.
+ * missing named ones and anonymous ones are created; an empty volume gets what the image (or
+ * rootfs) has at its mount point, owners and modes kept — Docker's copy-up. On failure, the
+ * volumes made here are removed again: a failed create leaves nothing behind.
  */
 export function prepareVolumes(req: {
   mounts: readonly VolumeMount[];
   imageVolumes: readonly string[];
+  /** The container's read-only layers, topmost first (one for a plain rootfs). */
   lowerDirs: readonly string[];
   volumes: VolumeStore;
   sys: Syscalls;
   /** An empty directory to mount the image's merged view on for copy-up. */
   scratch: string;
 }): PreparedVolumes {
-  const out: PreparedVolumes = { named: [], binds: [], createdAnonymous: [] };
-  const wanted = [...req.mounts];
-  for (const dest of req.imageVolumes) {
-    const clean = path.posix.normalize(dest).replace(/(.)\/+$/, "$1");
-    if (!wanted.some((m) => m.destination === clean)) {
-      wanted.push({ type: "volume", source: "", destination: clean, readonly: false });
-    }
-  }
-  const fresh: { destination: string; dataDir: string }[] = [];
+  const out: PreparedVolumes = { named: [], binds: [], created: [] };
+  const wanted = [...req.mounts, ...imageVolumeMounts(req.imageVolumes, req.mounts)];
+  const empty: CopyTarget[] = [];
   try {
     for (const m of wanted) {
       if (m.type !== "volume") {
@@ -46,10 +43,11 @@ export function prepareVolumes(req: {
         out.binds.push(m);
         continue;
       }
-      const anonymous = m.source === "";
-      const { volume, created } = req.volumes.create(anonymous ? undefined : m.source);
-      if (created && anonymous) out.createdAnonymous.push(volume.Name);
-      if (created) fresh.push({ destination: m.destination, dataDir: volume.Mountpoint });
+      const { volume, created } = req.volumes.create(m.source === "" ? undefined : m.source);
+      if (created) out.created.push(volume.Name);
+      if (req.volumes.isEmpty(volume.Name)) {
+        empty.push({ destination: m.destination, volume: volume.Name, dataDir: volume.Mountpoint });
+      }
       out.named.push({ ...m, source: volume.Name });
       out.binds.push({
         source: volume.Mountpoint,
@@ -57,19 +55,60 @@ export function prepareVolumes(req: {
         readonly: m.readonly,
       });
     }
-    if (fresh.length > 0) copyUp(req, fresh);
+    if (empty.length > 0) copyUp(req, empty);
   } catch (e) {
-    for (const name of out.createdAnonymous) req.volumes.remove(name);
+    removeCreatedVolumes(req.volumes, out.created);
     throw e;
   }
   return out;
 }
 
-/** Copies the image's content at each mount point into its new volume. */
+/** Undoes what prepareVolumes made, for a create that failed after it. */
+export function removeCreatedVolumes(volumes: VolumeStore, names: readonly string[]): void {
+  for (const name of names) {
+    try {
+      volumes.remove(name);
+    } catch (e) {
+      // The create's own error matters more; this one must still be seen.
+      process.emitWarning(`removing volume ${name} after a failed create: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** Anonymous volumes for the image's VOLUMEs that no -v already covers. */
+function imageVolumeMounts(
+  imageVolumes: readonly string[],
+  mounts: readonly VolumeMount[],
+): VolumeMount[] {
+  const out: VolumeMount[] = [];
+  for (const declared of imageVolumes) {
+    // Docker's builder stores VOLUME paths as written; relative ones are taken from /.
+    const destination = path.posix.resolve("/", declared);
+    if (destination === "/") {
+      throw new RuntimeError(
+        "INVALID_ARGUMENT",
+        `the image declares VOLUME ${JSON.stringify(declared)}: a volume cannot be mounted on /`,
+      );
+    }
+    const taken = [...mounts, ...out].some((m) => m.destination === destination);
+    if (!taken) out.push(anonymousVolume(destination));
+  }
+  return out;
+}
+
+interface CopyTarget {
+  destination: string;
+  volume: string;
+  dataDir: string;
+}
+
+/** Copies the image's content at each mount point into its (still empty) volume. */
 function copyUp(
-  req: { lowerDirs: readonly string[]; sys: Syscalls; scratch: string },
-  fresh: { destination: string; dataDir: string }[],
+  req: { lowerDirs: readonly string[]; sys: Syscalls; scratch: string; volumes: VolumeStore },
+  targets: readonly CopyTarget[],
 ): void {
+  // One layer is its own view; several are overlaid read-only, so whiteouts and opaque
+  // directories hide what the container would not see either.
   const single = req.lowerDirs.length === 1;
   const view = single ? (req.lowerDirs[0] as string) : req.scratch;
   if (!single) {
@@ -77,22 +116,29 @@ function copyUp(
     req.sys.mountOverlay(view, req.lowerDirs, null, null);
   }
   try {
-    for (const f of fresh) {
-      const source = path.join(view, f.destination);
-      // A path that is not a plain directory in the image (absent, a file, a symlink) has nothing
-      // to copy; symlinks are not followed, so nothing outside the image can be read.
+    for (const t of targets) {
+      // The same volume may be mounted twice: only its first mount point is copied in.
+      if (!req.volumes.isEmpty(t.volume)) continue;
+      // Symlinks resolve inside the image, as the container's mount target does: nothing
+      // outside the image can be read into the volume.
+      const source = resolveInRootfs(view, t.destination);
       const st = fs.lstatSync(source, { throwIfNoEntry: false });
       if (!st?.isDirectory()) continue;
-      fs.chownSync(f.dataDir, st.uid, st.gid);
-      fs.chmodSync(f.dataDir, st.mode & 0o7777);
+      fs.chownSync(t.dataDir, st.uid, st.gid);
+      fs.chmodSync(t.dataDir, st.mode & 0o7777);
       try {
-        execFileSync("cp", ["-a", "--", `${source}/.`, f.dataDir], {
+        execFileSync("cp", ["-a", "--", `${source}/.`, t.dataDir], {
           stdio: ["ignore", "ignore", "pipe"],
         });
       } catch (e) {
+        // Leave the volume empty, as it was: the next container's copy-up starts afresh.
+        for (const n of fs.readdirSync(t.dataDir)) {
+          fs.rmSync(path.join(t.dataDir, n), { recursive: true, force: true });
+        }
         throw new RuntimeError(
           "INTERNAL",
-          `copying the image's ${f.destination} into its new volume failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`,
+          `copying the image's ${t.destination} into volume ${t.volume} failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`,
+          { volume: t.volume, destination: t.destination },
         );
       }
     }

@@ -318,6 +318,29 @@ export class ImageStore {
   }
 
   /**
+   * A new image with `parent`'s layers and a new run config: what a Dockerfile's ENV, CMD, … make
+   * (a history entry marked empty_layer, as Docker's).
+   */
+  async withConfig(
+    parent: ResolvedImage | undefined,
+    opts: { tag: string; config: ContainerConfig; createdBy: string },
+  ): Promise<ResolvedImage> {
+    const created = new Date().toISOString();
+    const config: ImageConfig = {
+      created,
+      architecture: parent?.config.architecture ?? goArch(),
+      os: parent?.config.os ?? "linux",
+      config: opts.config,
+      rootfs: { type: "layers", diff_ids: [...(parent?.config.rootfs.diff_ids ?? [])] },
+      history: [
+        ...(parent?.config.history ?? []),
+        { created, created_by: opts.createdBy, empty_layer: true },
+      ],
+    };
+    return this.commitImage(config, [...(parent?.manifest.layers ?? [])], normalizeTag(opts.tag));
+  }
+
+  /**
    * A new image: `parent`'s layers (none for a base) plus one layer made of the uncompressed tar
    * stream `tar` (stored gzip-compressed), with `config` as its run config and one more history
    * entry. What import, container commit and build steps make.

@@ -56,6 +56,12 @@ const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
 
+/** Whether a snapshot's directory is opaque: overlayfs shows nothing of lower layers under it. */
+export function isOpaqueDir(sys: Pick<Syscalls, "lgetxattr">, dir: string): boolean {
+  const v = sys.lgetxattr(dir, OPAQUE_XATTR);
+  return v !== null && v.toString() === "y";
+}
+
 /** Linux's makedev for 64-bit dev_t. */
 export function makedev(major: number, minor: number): number {
   return (
@@ -113,8 +119,7 @@ class LayerApplier {
   }
 
   private isOpaque(p: string): boolean {
-    const v = this.opts.sys.lgetxattr(p, OPAQUE_XATTR);
-    return v !== null && v.toString() === "y";
+    return isOpaqueDir(this.opts.sys, p);
   }
 
   /**

@@ -73,22 +73,36 @@ export function readRootfsFile(rootfs: string, path: string): string | undefined
   }
 }
 
+/** An image's layer snapshots (topmost first), read as overlayfs would merge them. */
+export interface LayeredRoot {
+  lowerDirs: readonly string[];
+  /** Whether a layer's directory is opaque (hides what lower layers hold under it). */
+  isOpaque(hostDir: string): boolean;
+}
+
 /**
- * Reads a file of an image's merged tree without mounting it: the topmost layer (of `lowerDirs`,
- * topmost first) that has the path wins; a whiteout (a 0/0 character device) of the path or of a
- * parent in a higher layer hides it. Symlinks resolve within the layer that holds the path, and
- * opaque directories are not consulted — enough for /etc/passwd and /etc/group, which is what
- * this serves; the running container sees the real overlay.
+ * Reads a file of an image's merged tree without mounting it: the topmost layer that has the path
+ * wins; a whiteout (a 0/0 character device) of the path or of a parent in a higher layer hides
+ * it, and so does an opaque parent directory in a higher layer. Symlinks (the file or a parent)
+ * resolve within the topmost layer holding them — enough for /etc/passwd and /etc/group, which is
+ * what this serves; the running container sees the real overlay.
  */
-export function readLayeredFile(lowerDirs: readonly string[], path: string): string | undefined {
+export function readLayeredFile(root: LayeredRoot, path: string): string | undefined {
   const parts = posix.normalize(`/${path}`).split("/").filter(Boolean);
-  for (const layer of lowerDirs) {
+  for (const layer of root.lowerDirs) {
+    let opaque = false;
     for (let i = 1; i <= parts.length; i++) {
-      const st = lstatSync(posix.join(layer, ...parts.slice(0, i)), { throwIfNoEntry: false });
-      if (st?.isCharacterDevice() && st.rdev === 0) return undefined;
+      const hostPath = posix.join(layer, ...parts.slice(0, i));
+      const st = lstatSync(hostPath, { throwIfNoEntry: false });
       if (!st) break;
-      if (i === parts.length) return readRootfsFile(layer, path);
+      if (st.isCharacterDevice() && st.rdev === 0) return undefined;
+      if (i === parts.length || st.isSymbolicLink()) return readRootfsFile(layer, path);
+      // A file where a parent directory should be: the path does not exist in the merged tree.
+      if (!st.isDirectory()) return undefined;
+      opaque ||= root.isOpaque(hostPath);
     }
+    // This layer's opaque directory above the path hides the layers below it.
+    if (opaque) return undefined;
   }
   return undefined;
 }

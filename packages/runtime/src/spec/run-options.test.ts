@@ -167,7 +167,7 @@ describe("parseRunOptions", () => {
     ],
     [
       ["--rootfs", "/r", "-v", "../rel:/x", "sh"],
-      `invalid argument "../rel:/x" for --volume: "../rel" is not a volume name (letters, digits, '_', '.', '-'); for a host directory give an absolute path`,
+      `invalid argument "../rel:/x" for --volume: "../rel" is not a volume name (2 or more letters, digits, '_', '.', '-', the first a letter or digit); for a host directory give an absolute path`,
     ],
     [
       ["--rootfs", "/r", "-u", "a:b:c", "sh"],

@@ -168,3 +168,62 @@ describe("resolveInRootfs", () => {
     );
   });
 });
+
+describe("resolveUser in an image's layers", () => {
+  /** Layer snapshots, topmost first, each a map of path → content ("dir" for a directory). */
+  function layers(name: string, ...trees: Record<string, string>[]): string[] {
+    return trees.map((tree, i) => {
+      const dir = join(base, name, `layer${i}`);
+      mkdirSync(dir, { recursive: true });
+      for (const [path, body] of Object.entries(tree)) {
+        if (body === "dir") mkdirSync(join(dir, path), { recursive: true });
+        else {
+          mkdirSync(join(dir, path, ".."), { recursive: true });
+          writeFileSync(join(dir, path), body);
+        }
+      }
+      return dir;
+    });
+  }
+  const none = () => false;
+
+  it("reads /etc/passwd and /etc/group from the topmost layer that has each", () => {
+    const lowerDirs = layers(
+      "stacked",
+      { "etc/passwd": "web:x:33:33::/var/www:/bin/sh\n" },
+      { "usr/bin/tool": "" },
+      { "etc/passwd": "web:x:99:99::/old:/bin/sh\n", "etc/group": "www:x:33:web\n" },
+    );
+    expect(resolveUser({ lowerDirs, isOpaque: none }, { user: { name: "web" } })).toEqual({
+      uid: 33,
+      gid: 33,
+      additionalGids: [33],
+      home: "/var/www",
+      name: "web",
+    });
+  });
+
+  it("an opaque /etc or a file in the place of /etc in a higher layer hides the lower passwd", () => {
+    const lowerDirs = layers(
+      "opaque",
+      { etc: "dir" },
+      { "etc/passwd": "web:x:33:33::/var/www:/bin/sh\n" },
+    );
+    const top = lowerDirs[0];
+    const opaque = { lowerDirs, isOpaque: (dir: string) => dir === join(top!, "etc") };
+    expectInvalid(
+      () => resolveUser(opaque, { user: { name: "web" } }),
+      "unable to find user web: no matching entry in the container's /etc/passwd",
+    );
+    // The same layers without the opaque mark: the lower passwd shows through.
+    expect(resolveUser({ lowerDirs, isOpaque: none }, { user: { name: "web" } }).uid).toBe(33);
+
+    const shadowed = layers("file-etc", { etc: "not a directory" }, {
+      "etc/passwd": "web:x:33:33::/var/www:/bin/sh\n",
+    });
+    expectInvalid(
+      () => resolveUser({ lowerDirs: shadowed, isOpaque: none }, { user: { name: "web" } }),
+      "unable to find user web: no matching entry in the container's /etc/passwd",
+    );
+  });
+});

@@ -1,5 +1,5 @@
 import { RuntimeError } from "../errors.ts";
-import { readLayeredFile, readRootfsFile } from "./rootfs-path.ts";
+import { type LayeredRoot, readLayeredFile, readRootfsFile } from "./rootfs-path.ts";
 import type { IdOrName, UserSpec } from "./user-spec.ts";
 
 /** The numeric identity the container's process runs as. */
@@ -34,10 +34,10 @@ interface GroupEntry {
  * /etc/group only when the group is implicit. No spec means root.
  */
 export function resolveUser(
-  rootfs: string | readonly string[],
+  rootfs: string | LayeredRoot,
   spec: UserSpec = { user: { id: 0 } },
 ): ResolvedUser {
-  // A directory, or an image's layer snapshots (topmost first).
+  // A directory, or an image's layer snapshots (topmost first) merged as overlayfs would.
   const read = (file: string) =>
     typeof rootfs === "string" ? readRootfsFile(rootfs, file) : readLayeredFile(rootfs, file);
   const passwd = parsePasswd(read("/etc/passwd"));

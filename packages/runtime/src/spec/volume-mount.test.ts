@@ -21,6 +21,11 @@ describe("parseVolume (-v, --volume)", () => {
       { type: "volume", source: "my_vol.1", destination: "/data", readonly: true },
     ],
     ["/data", { type: "volume", source: "", destination: "/data", readonly: false }],
+    ["/data/./x/", { type: "volume", source: "", destination: "/data/x", readonly: false }],
+    [
+      "0123456789abcdef:/d",
+      { type: "volume", source: "0123456789abcdef", destination: "/d", readonly: false },
+    ],
   ])("%s", (text, mount) => {
     expect(parseVolume(text)).toEqual(mount);
   });
@@ -30,7 +35,7 @@ describe("parseVolume (-v, --volume)", () => {
     [":/data", "expected HOSTPATH:CTRPATH[:ro|rw], NAME:CTRPATH[:ro|rw] or CTRPATH"],
     [
       "./data:/data",
-      `"./data" is not a volume name (letters, digits, '_', '.', '-'); for a host directory give an absolute path`,
+      `"./data" is not a volume name (2 or more letters, digits, '_', '.', '-', the first a letter or digit); for a host directory give an absolute path`,
     ],
     ["data", "the container path must be an absolute path"],
     ["/", "the container path cannot be /"],
@@ -39,6 +44,13 @@ describe("parseVolume (-v, --volume)", () => {
     ["/srv:/data/../../etc", 'the container path must not contain ".."'],
     ["/srv:/", "the container path cannot be /"],
     ["/srv:/data:z", 'unknown mode "z": use ro or rw'],
+    ["vol:/data:z", 'unknown mode "z": use ro or rw'],
+    ["vol:data", "the container path must be an absolute path"],
+    ["vol:/", "the container path cannot be /"],
+    ...["a", "-x", "_x", ".x", "bad name", "bad*"].map((name) => [
+      `${name}:/data`,
+      `"${name}" is not a volume name (2 or more letters, digits, '_', '.', '-', the first a letter or digit); for a host directory give an absolute path`,
+    ]),
   ])("rejects %j", (text, why) => {
     expectInvalid(() => parseVolume(text), `invalid argument "${text}" for --volume: ${why}`);
   });

@@ -26,6 +26,14 @@ export function cleanAbsolutePath(path: string, what: string): string | { error:
   return clean.length > 1 ? clean.replace(/\/+$/, "") : clean;
 }
 
+/**
+ * An anonymous volume at `destination` (absolute, normalised, not `/`): the engine creates it
+ * with a random name when the container is created. `-v /path` and image VOLUMEs both give these.
+ */
+export function anonymousVolume(destination: string): VolumeMount {
+  return { type: "volume", source: "", destination, readonly: false };
+}
+
 const volumeStringSchema = z.string().transform((raw, ctx): VolumeMount => {
   const fail = (message: string) => {
     ctx.addIssue({ code: "custom", message });
@@ -40,7 +48,7 @@ const volumeStringSchema = z.string().transform((raw, ctx): VolumeMount => {
     const destination = cleanAbsolutePath(parts[0] as string, "the container path");
     if (typeof destination !== "string") return fail(destination.error);
     if (destination === "/") return fail("the container path cannot be /");
-    return { type: "volume", source: "", destination, readonly: false };
+    return anonymousVolume(destination);
   }
   const [from, ctrPath, mode = "rw"] = parts as [string, string, string?];
   if (mode !== "ro" && mode !== "rw") return fail(`unknown mode "${mode}": use ro or rw`);
@@ -50,7 +58,7 @@ const volumeStringSchema = z.string().transform((raw, ctx): VolumeMount => {
   if (!from.startsWith("/")) {
     if (!VOLUME_NAME_PATTERN.test(from)) {
       return fail(
-        `"${from}" is not a volume name (letters, digits, '_', '.', '-'); for a host directory give an absolute path`,
+        `"${from}" is not a volume name (2 or more letters, digits, '_', '.', '-', the first a letter or digit); for a host directory give an absolute path`,
       );
     }
     return { type: "volume", source: from, destination, readonly: mode === "ro" };

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { RuntimeError } from "../errors.ts";
-import { writeFileAtomic } from "../storage/durable-file.ts";
+import { fsyncPath, writeFileAtomic } from "../storage/durable-file.ts";
 import { VOLUME_NAME_PATTERN } from "./volume-names.ts";
 
 const volumeRecordSchema = z.object({
@@ -21,6 +21,9 @@ export interface VolumeInfo extends z.infer<typeof volumeRecordSchema> {
   Scope: "local";
 }
 
+/** Volumes being deleted are renamed to this prefix first; a leading '.' is never a volume name. */
+const REMOVING_PREFIX = ".removing-";
+
 /**
  * Named and anonymous volumes: directories under `<root>/volumes/<name>/_data` that outlive the
  * containers mounting them, each with a `volume.json` written atomically. Whether a volume is in
@@ -31,6 +34,7 @@ export class VolumeStore {
 
   constructor(root: string) {
     this.dir = path.join(root, "volumes");
+    this.finishInterruptedRemovals();
   }
 
   static validName(name: string): string {
@@ -52,9 +56,15 @@ export class VolumeStore {
     return fs.existsSync(path.join(this.dir, VolumeStore.validName(name), "volume.json"));
   }
 
+  /** True when nothing is in the volume's data directory (then an image's content is copied in). */
+  isEmpty(name: string): boolean {
+    return fs.readdirSync(this.dataDir(name)).length === 0;
+  }
+
   /**
    * Creates a volume (an existing one of the same name is returned as it is, as Docker does);
-   * `created` tells whether it is new — a new, empty volume gets the image's content copied in.
+   * `created` tells whether it is new. Without a name, an anonymous volume with a random 64-hex
+   * name is made — what `-v /path` and an image's VOLUME get.
    */
   create(
     name?: string,
@@ -71,7 +81,9 @@ export class VolumeStore {
       Anonymous: anonymous,
     };
     fs.mkdirSync(path.join(this.dir, volumeName, "_data"), { recursive: true, mode: 0o755 });
-    // volume.json last: a volume exists once its record does.
+    fsyncPath(this.dir);
+    // volume.json last: a volume exists once its record does (a directory without one, left by a
+    // crash, is ignored by list() and taken over by the next create of that name).
     writeFileAtomic(
       path.join(this.dir, volumeName, "volume.json"),
       `${JSON.stringify(record, null, 2)}\n`,
@@ -106,32 +118,47 @@ export class VolumeStore {
   }
 
   /** Deletes a volume and its data; `usedBy` lists containers mounting it (then it is refused). */
-  remove(name: string, usedBy: string[] = []): void {
+  remove(name: string, usedBy: readonly string[] = []): void {
     this.inspect(name);
     if (usedBy.length > 0) {
       throw new RuntimeError(
         "CONFLICT",
-        `volume ${name} is in use by container ${usedBy.map((id) => id.slice(0, 12)).join(", ")}: remove the container first`,
-        { name },
+        `cannot remove volume ${name}: volume is in use - [${usedBy.join(", ")}]; remove ${usedBy.length === 1 ? "that container" : "those containers"} first`,
+        { name, usedBy },
       );
     }
-    // The record goes first (atomically): a crash midway leaves data without a record, which
-    // list() ignores and the next remove of the same name clears.
-    const dir = path.join(this.dir, name);
-    const doomed = `${dir}.removing-${process.pid}-${Date.now()}`;
-    fs.renameSync(dir, doomed);
+    // One rename takes the record and the data out of the namespace at once; a crash while the
+    // data is deleted leaves a dot-directory that the next store start finishes removing.
+    const doomed = path.join(
+      this.dir,
+      `${REMOVING_PREFIX}${name}-${randomBytes(4).toString("hex")}`,
+    );
+    fs.renameSync(path.join(this.dir, name), doomed);
+    fsyncPath(this.dir);
     fs.rmSync(doomed, { recursive: true, force: true });
   }
 
-  /** Bytes under a volume's data directory (for prune's report). */
+  /** Bytes under a volume's data directory (for prune's report); symlinks are not followed. */
   sizeOf(name: string): number {
     let total = 0;
     const walk = (p: string) => {
       const st = fs.lstatSync(p);
-      total += st.isDirectory() ? 0 : st.size;
-      if (st.isDirectory()) for (const n of fs.readdirSync(p)) walk(path.join(p, n));
+      if (!st.isDirectory()) {
+        total += st.size;
+        return;
+      }
+      for (const n of fs.readdirSync(p)) walk(path.join(p, n));
     };
     walk(this.dataDir(name));
     return total;
+  }
+
+  private finishInterruptedRemovals(): void {
+    if (!fs.existsSync(this.dir)) return;
+    for (const n of fs.readdirSync(this.dir)) {
+      if (n.startsWith(REMOVING_PREFIX)) {
+        fs.rmSync(path.join(this.dir, n), { recursive: true, force: true });
+      }
+    }
   }
 }
