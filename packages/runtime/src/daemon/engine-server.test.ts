@@ -64,7 +64,7 @@ describe("engine daemon API", () => {
       message: "unknown signal SIGNOPE",
     });
     await expect(
-      client.json("POST", "/v1/containers", { options: { rootfs: "/x" } }),
+      client.json("POST", "/v1/containers", { options: { rootfs: "/x", memory: "lots" } }),
     ).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
       message: expect.stringMatching(/^options\./),

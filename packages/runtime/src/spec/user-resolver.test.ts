@@ -218,9 +218,13 @@ describe("resolveUser in an image's layers", () => {
     // The same layers without the opaque mark: the lower passwd shows through.
     expect(resolveUser({ lowerDirs, isOpaque: none }, { user: { name: "web" } }).uid).toBe(33);
 
-    const shadowed = layers("file-etc", { etc: "not a directory" }, {
-      "etc/passwd": "web:x:33:33::/var/www:/bin/sh\n",
-    });
+    const shadowed = layers(
+      "file-etc",
+      { etc: "not a directory" },
+      {
+        "etc/passwd": "web:x:33:33::/var/www:/bin/sh\n",
+      },
+    );
     expectInvalid(
       () => resolveUser({ lowerDirs: shadowed, isOpaque: none }, { user: { name: "web" } }),
       "unable to find user web: no matching entry in the container's /etc/passwd",
