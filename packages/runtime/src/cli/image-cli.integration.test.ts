@@ -247,7 +247,7 @@ describe.skipIf(!canRun)("./berth image and login (real daemon, docker-registry,
     const refused = await berth("volume", "rm", "berth-test-cli-vol");
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe(
-      `berth: volume berth-test-cli-vol is in use by container ${cid.slice(0, 12)}: remove the container first\n`,
+      `berth: cannot remove volume berth-test-cli-vol: volume is in use - [${cid}]; remove that container first\n`,
     );
     await ok("container", "rm", "-f", cid);
     expect(fs.readFileSync(path.join(info.Mountpoint, "f"), "utf8")).toBe("hi\n");

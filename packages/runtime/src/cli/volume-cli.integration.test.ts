@@ -108,7 +108,6 @@ describe.skipIf(!isRoot)("./berth volume and -v NAME:/path (real daemon, real ke
     expect(fs.readFileSync(path.join(info.Mountpoint, "keep"), "utf8")).toBe("1");
 
     await b.ok("container", "rm", id);
-    expect(await b.ok("volume", "ls", "-q", "--filter", "dangling=true")).toBe("berth-test-used\n");
     expect(await b.ok("volume", "rm", "berth-test-used")).toBe("berth-test-used\n");
     expect(volumesOnDisk()).toEqual([]);
     expect(await b.run("volume", "rm", "berth-test-used", "berth-test-none")).toMatchObject({
@@ -163,21 +162,15 @@ describe.skipIf(!isRoot)("./berth volume and -v NAME:/path (real daemon, real ke
 
   it("bad names and bad -v get one clear error and change nothing", async () => {
     await b.ok("volume", "create", "berth-test-bystander");
-    for (const bad of ["bad/name", "a"]) {
-      const r = await b.run("volume", "create", bad);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`invalid volume name ${JSON.stringify(bad)}`);
-    }
-    for (const [flag, why] of [
-      ["bad name:/x", `"bad name" is not a volume name`],
-      ["berth-test-new:rel", "the container path must be an absolute path"],
-      ["berth-test-new:/x:zz", 'unknown mode "zz": use ro or rw'],
-    ] as const) {
-      const r = await run("--rm", "-v", flag, "true");
-      expect(r.code).toBe(125);
-      expect(r.stderr).toContain(`invalid argument "${flag}" for --volume: ${why}`);
-      expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    }
+    // (Every rule of names and -v is unit-tested; here, what the command does with a refusal.)
+    const badName = await b.run("volume", "create", "bad/name");
+    expect(badName.code).toBe(1);
+    expect(badName.stderr).toContain('invalid volume name "bad/name"');
+    const badFlag = await run("--rm", "-v", "bad name:/x", "true");
+    expect(badFlag.code).toBe(125);
+    expect(badFlag.stderr).toBe(
+      `berth: invalid argument "bad name:/x" for --volume: "bad name" is not a volume name (2 or more letters, digits, '_', '.', '-', the first a letter or digit); for a host directory give an absolute path\n`,
+    );
     // Refused by the engine after the new volume was made: it is taken away again; the
     // existing one it also named stays, data and all.
     fs.writeFileSync(path.join(b.root, "volumes/berth-test-bystander/_data/f"), "x");
