@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type RuntimeConfig, resolveRuntimeConfig } from "../config.ts";
 import type { PluginInvocation } from "./cni/plugin-exec.ts";
 import { ContainerNetwork } from "./container-network.ts";
+import { freePort } from "./free-port.ts";
 import type { NetnsRegistry } from "./netns.ts";
 
 const ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -74,7 +75,8 @@ describe("ContainerNetwork (fake plugins, no root)", () => {
     const plugins = fakePlugins();
     const netns = fakeNetns(runRoot);
     const network = new ContainerNetwork(config, { runPlugin: plugins.run, netns, hostCommand });
-    const mapping = { hostPort: 18080, containerPort: 80, hostIP: "127.0.0.1" };
+    // A port nothing on the host holds (the attach checks it is free, as it must).
+    const mapping = { hostPort: await freePort(), containerPort: 80, hostIP: "127.0.0.1" };
     const a = await network.attach({ containerId: ID, mode: "bridge", portMappings: [mapping] });
     expect(a).toEqual({
       containerId: ID,
