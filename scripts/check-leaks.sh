@@ -1,14 +1,33 @@
 #!/usr/bin/env bash
 # Fails when tests left anything of theirs on the machine. Test resources are named berth-test-*
 # (temporary roots, cgroups), berth-t<N> (bridges, veths, firewall chains): a running Berth's own
-# berth* objects are not counted.
+# berth* objects are not counted. When BERTH_TEST_RUN is set (npm test sets it), processes — and
+# cgroups holding processes — that another, concurrent test run owns (a different BERTH_TEST_RUN
+# in their environment) are not this run's leaks and are left out.
 set -uo pipefail
 leaks=()
 add() { leaks+=("$1"); }
+run_id="${BERTH_TEST_RUN:-}"
+
+# True when the process belongs to this run (or when no run id is known, to be safe).
+ours() {
+  [ -z "$run_id" ] && return 0
+  local env
+  env=$(tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep '^BERTH_TEST_RUN=' || true)
+  [ -z "$env" ] || [ "$env" = "BERTH_TEST_RUN=$run_id" ]
+}
 
 m=$(grep -c 'berth-test' /proc/self/mountinfo)
 [ "$m" -gt 0 ] && add "$m mounts under berth-test roots: $(grep 'berth-test' /proc/self/mountinfo | awk '{print $5}' | head -5 | tr '\n' ' ')"
-cg=$(find /sys/fs/cgroup -maxdepth 2 -name 'berth-test*' -type d 2>/dev/null)
+cg=""
+while IFS= read -r dir; do
+  foreign=0
+  while IFS= read -r pid; do
+    [ -n "$pid" ] && ! ours "$pid" && foreign=1
+  done < <(find "$dir" -name cgroup.procs -exec cat {} + 2>/dev/null)
+  [ "$foreign" -eq 0 ] && cg+="$dir"$'\n'
+done < <(find /sys/fs/cgroup -maxdepth 2 -name 'berth-test*' -type d 2>/dev/null)
+cg=${cg%$'\n'}
 [ -n "$cg" ] && add "cgroups: $(echo "$cg" | head -5 | tr '\n' ' ')"
 links=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | grep -E '^berth-t' || true)
 [ -n "$links" ] && add "network links: $(echo "$links" | tr '\n' ' ')"
@@ -16,8 +35,11 @@ ns=$(ip netns list 2>/dev/null | grep -E '^berth' || true)
 [ -n "$ns" ] && add "network namespaces: $ns"
 rules=$(iptables-save 2>/dev/null | grep -E 'berth-t|BERTH-T' || true)
 [ -n "$rules" ] && add "iptables rules: $(echo "$rules" | head -3 | tr '\n' ' ')"
-procs=$(ps -eo pid=,args= | grep -E 'berth-test' | grep -v -E 'grep|check-leaks' || true)
-[ -n "$procs" ] && add "processes: $(echo "$procs" | head -5 | tr '\n' ';')"
+procs=""
+while read -r pid args; do
+  ours "$pid" && procs+="$pid $args;"
+done < <(ps -eo pid=,args= | grep -E 'berth-test' | grep -v -E 'grep|check-leaks')
+[ -n "$procs" ] && add "processes: $(echo "$procs" | cut -c1-400)"
 
 if [ ${#leaks[@]} -gt 0 ]; then
   printf 'Tests left these behind (remove them, then fix the test that leaked them):\n' >&2

@@ -15,6 +15,10 @@ berth_ensure_node
 berth_ensure_npm_deps "$root"
 
 started=$SECONDS
+# Marks every process of this run (daemons the tests start inherit it), so the leak check can tell
+# this run's leftovers from those of another run on the same machine.
+BERTH_TEST_RUN="$(date +%s)-$$"
+export BERTH_TEST_RUN
 bash scripts/clear-stale-test-leftovers.sh
 berth_say "Typecheck"
 npx turbo run typecheck --output-logs=errors-only
