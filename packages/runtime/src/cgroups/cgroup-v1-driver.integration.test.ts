@@ -198,8 +198,9 @@ describe.skipIf(!canRun)("CgroupV1Driver on the host's cgroup v1 hierarchies", (
     const after = await driver.stats("cpu");
     const elapsedNs = Number(process.hrtime.bigint() - t0);
     const share = (after.cpu.usageNs - before.cpu.usageNs) / elapsedNs;
+    // The cap, not a floor: on a loaded machine the loop may get less than its half.
     expect(share).toBeLessThanOrEqual(0.6);
-    expect(share).toBeGreaterThan(0.2);
+    expect(share).toBeGreaterThan(0);
     expect(after.cpu.throttledPeriods).toBeGreaterThan(before.cpu.throttledPeriods);
     expect(after.cpu.throttledNs).toBeGreaterThan(0);
   });
