@@ -101,9 +101,10 @@ describe.skipIf(!isRoot)("engine: run options, limits and bad input (real kernel
         await new Promise((r) => setTimeout(r, 2000));
         const used = (await cgroups.stats(s.id)).cpu.usageNs - before;
         shares.push(used / Number(process.hrtime.bigint() - t0));
-        if (shares.at(-1)! >= 0.4) break;
+        if (shares.at(-1)! >= 0.25) break;
       }
-      expect(Math.max(...shares)).toBeGreaterThanOrEqual(0.4);
+      // Well above what a wrong quota (0.1 CPU, say) would give, yet reachable on a busy host.
+      expect(Math.max(...shares)).toBeGreaterThanOrEqual(0.25);
       for (const share of shares) expect(share).toBeLessThanOrEqual(0.6);
       expect((await cgroups.stats(s.id)).cpu.throttledPeriods).toBeGreaterThan(0);
     } finally {
