@@ -1,6 +1,6 @@
 import { runImageCli } from "@berth/runtime/image-cli";
 import type { Command } from "../command.ts";
-import { engineDaemonSettings } from "../operator/engine-daemon.ts";
+import { runtimeCliContext } from "../operator/runtime-cli-context.ts";
 
 /** `berth image <verb>`: the image store — ls, pull, push, import, bootstrap, … over the daemon. */
 export const imageCommand: Command = {
@@ -10,13 +10,5 @@ export const imageCommand: Command = {
   run: async ({ args, env }) =>
     args[0] === "build"
       ? (await import("./image-build.ts")).runImageBuild(args.slice(1), env)
-      : runImageCli(args, {
-          daemon: engineDaemonSettings(env),
-          stdin: process.stdin,
-          stdout: process.stdout,
-          stderr: process.stderr,
-          hostEnv: process.env,
-          cwd: process.cwd(),
-          handleSignals: true,
-        }),
+      : runImageCli(args, runtimeCliContext(env)),
 };
